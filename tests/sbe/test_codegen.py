@@ -104,7 +104,7 @@ SCHEMA = b"""<?xml version="1.0" encoding="UTF-8"?>
 def demo() -> types.ModuleType:
     source = generate(read_schema(SCHEMA), source_name="demo.xml", sha256="0" * 64)
     module = types.ModuleType("demo_codec")
-    exec(compile(source, "demo_codec", "exec"), module.__dict__)  # noqa: S102 - our own generated code
+    exec(compile(source, "demo_codec", "exec"), module.__dict__)
     return module
 
 
@@ -194,7 +194,12 @@ def test_fields_newer_than_the_sender_version_read_as_null(demo: types.ModuleTyp
 
 
 def test_longer_block_from_a_future_version_skips_the_tail(demo: types.ModuleType) -> None:
-    msg = demo.Report2(SeqNum=7, Ratio=Decimal("1.5"), Fills=[demo.Report2_Fills(FillQty=1, FillId="F1", Aggressor=1)], Note=b"hi")
+    msg = demo.Report2(
+        SeqNum=7,
+        Ratio=Decimal("1.5"),
+        Fills=[demo.Report2_Fills(FillQty=1, FillId="F1", Aggressor=1)],
+        Note=b"hi",
+    )
     data = msg.encode()
     body = data[8:]
     longer = struct.pack("<HHHH", 11, 2, 42, 4) + body[:9] + b"\xaa\xbb" + body[9:]
@@ -205,7 +210,9 @@ def test_longer_block_from_a_future_version_skips_the_tail(demo: types.ModuleTyp
 
 def test_groups_and_var_data_round_trip(demo: types.ModuleType) -> None:
     fills = [demo.Report2_Fills(FillQty=i, FillId=f"F{i}", Aggressor=i % 2) for i in range(3)]
-    msg = demo.Report2(SeqNum=1, Ratio=None, Fills=fills, Extra=[demo.Report2_Extra(Code=4)], Note=b"x" * 300)
+    msg = demo.Report2(
+        SeqNum=1, Ratio=None, Fills=fills, Extra=[demo.Report2_Extra(Code=4)], Note=b"x" * 300
+    )
     data = msg.encode()
     assert len(data) == 8 + 9 + 3 + 3 * 9 + 3 + 1 + 2 + 300
     back = demo.decode(data)
@@ -242,7 +249,9 @@ def test_decimal_with_explicit_exponent(demo: types.ModuleType) -> None:
         ("Kind", "LL", "one character"),
     ],
 )
-def test_bad_values_are_encode_errors(demo: types.ModuleType, field: str, value: object, match: str) -> None:
+def test_bad_values_are_encode_errors(
+    demo: types.ModuleType, field: str, value: object, match: str
+) -> None:
     with pytest.raises(EncodeError, match=match):
         order(demo, **{field: value})
 
@@ -269,7 +278,11 @@ def test_too_many_group_entries(demo: types.ModuleType) -> None:
         struct.pack("<HHHH", 36, 1, 42, 3) + bytes(30),  # block overruns the message
         struct.pack("<HHHH", 9, 2, 42, 3) + bytes(9) + b"\x09\x00\x05",  # group entries missing
         # var data length 5 with only 2 bytes left
-        struct.pack("<HHHH", 9, 2, 42, 3) + bytes(9) + b"\x09\x00\x00" + b"\x01\x00\x00" + b"\x05\x00ab",
+        struct.pack("<HHHH", 9, 2, 42, 3)
+        + bytes(9)
+        + b"\x09\x00\x00"
+        + b"\x01\x00\x00"
+        + b"\x05\x00ab",
     ],
 )
 def test_undecodable_bytes_raise_decode_error(demo: types.ModuleType, data: bytes) -> None:
@@ -282,7 +295,7 @@ def test_undecodable_bytes_raise_decode_error(demo: types.ModuleType, data: byte
     [
         b'<messageSchema id="1" byteOrder="bigEndian"><types/></messageSchema>',
         b'<messageSchema id="1"><types><type name="x" primitiveType="uint128"/></types></messageSchema>',
-        b'<notASchema/>',
+        b"<notASchema/>",
     ],
 )
 def test_unsupported_schemas_are_refused(xml: bytes) -> None:

@@ -11,7 +11,7 @@ from dropcopy.sbe.runtime import MessageBase
 
 from . import messages
 from .errors import DecodingError, InvalidSOFH
-from .framing import MAX_MESSAGE_SIZE, SOFH, SOFH_SIZE, ENCODING_TYPE, FrameSplitter
+from .framing import ENCODING_TYPE, MAX_MESSAGE_SIZE, SOFH, SOFH_SIZE, FrameSplitter
 
 _pack_sofh = SOFH.pack
 
@@ -39,7 +39,9 @@ class Decoder:
     def __init__(self, *, max_message_size: int = MAX_MESSAGE_SIZE, resync: bool = False) -> None:
         self.splitter = FrameSplitter(max_message_size=max_message_size, resync=resync)
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[MessageBase | InvalidSOFH | DecodingError]:
+    def feed(
+        self, data: bytes | bytearray | memoryview
+    ) -> list[MessageBase | InvalidSOFH | DecodingError]:
         out: list[MessageBase | InvalidSOFH | DecodingError] = []
         decode = messages.decode
         for item in self.splitter.feed(data):

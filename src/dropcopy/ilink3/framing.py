@@ -46,7 +46,9 @@ class FrameSplitter:
 
     def __init__(self, *, max_message_size: int = MAX_MESSAGE_SIZE, resync: bool = False) -> None:
         if not MIN_MESSAGE_SIZE <= max_message_size <= MAX_MESSAGE_SIZE:
-            raise ValueError(f"max_message_size must be within {MIN_MESSAGE_SIZE}..{MAX_MESSAGE_SIZE}")
+            raise ValueError(
+                f"max_message_size must be within {MIN_MESSAGE_SIZE}..{MAX_MESSAGE_SIZE}"
+            )
         self.max_message_size = max_message_size
         self.resync = resync
         self._buf = bytearray()

@@ -109,7 +109,13 @@ def signature(secret_key: str | bytes, canonical: str) -> bytes:
 
 
 def sign_negotiate(
-    secret_key: str, *, access_key_id: str, uuid: int, request_timestamp: int, session: str, firm: str
+    secret_key: str,
+    *,
+    access_key_id: str,
+    uuid: int,
+    request_timestamp: int,
+    session: str,
+    firm: str,
 ) -> Negotiate500:
     """A signed Negotiate500."""
     sig = signature(secret_key, negotiate_canonical(request_timestamp, uuid, session, firm))

@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 PrimitiveName = Literal[
-    "char", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float", "double"
+    "char",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float",
+    "double",
 ]
 
 # primitive -> (struct code, size, default null value, min, max) per the SBE specification

@@ -112,7 +112,9 @@ class Block:
                     f"{cls.NAME}: block of {block_length} bytes is shorter than the {need} "
                     f"that version {version} requires"
                 )
-            self._raw = cls._STRUCT.unpack(bytes(buf[pos : pos + block_length]) + cls._NULL_BLOCK[block_length:])  # type: ignore[misc]
+            self._raw = cls._STRUCT.unpack(
+                bytes(buf[pos : pos + block_length]) + cls._NULL_BLOCK[block_length:]
+            )  # type: ignore[misc]
         if version < cls._MAX_SINCE:
             raw = list(self._raw)
             for slot, since in cls._VERSIONED:
@@ -122,7 +124,9 @@ class Block:
         return self
 
     @classmethod
-    def _decode_body(cls, buf: Buffer, pos: int, block_length: int, version: int, end: int) -> tuple[Self, int]:
+    def _decode_body(
+        cls, buf: Buffer, pos: int, block_length: int, version: int, end: int
+    ) -> tuple[Self, int]:
         self = cls._decode_root(buf, pos, block_length, version, end)
         pos += block_length
         if cls._SIMPLE:
@@ -199,7 +203,9 @@ class Block:
         out: dict[str, Any] = {}
         for f in self.SBE_FIELDS:
             out[f.name] = getattr(self, f.name)
-        for g, entries in zip(self.SBE_GROUPS, self._groups or ((),) * len(self.SBE_GROUPS), strict=True):
+        for g, entries in zip(
+            self.SBE_GROUPS, self._groups or ((),) * len(self.SBE_GROUPS), strict=True
+        ):
             out[g.name] = [e.to_dict() for e in entries]
         for d, value in zip(self.SBE_DATA, self._data or (b"",) * len(self.SBE_DATA), strict=True):
             out[d.name] = value
@@ -209,7 +215,9 @@ class Block:
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, Block)
-        return self._raw == other._raw and self._groups == other._groups and self._data == other._data
+        return (
+            self._raw == other._raw and self._groups == other._groups and self._data == other._data
+        )
 
     def __hash__(self) -> int:
         return hash((type(self), self._raw, self._groups, self._data))
@@ -235,7 +243,9 @@ class MessageBase(Block):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "TEMPLATE_ID" in cls.__dict__:
-            cls._HEADER = cls._HEADER_STRUCT.pack(cls.BLOCK_LENGTH, cls.TEMPLATE_ID, cls.SCHEMA_ID, cls.SCHEMA_VERSION)
+            cls._HEADER = cls._HEADER_STRUCT.pack(
+                cls.BLOCK_LENGTH, cls.TEMPLATE_ID, cls.SCHEMA_ID, cls.SCHEMA_VERSION
+            )
 
     def encode(self) -> bytes:
         """The message as SBE bytes: message header, root block, groups, var data."""
@@ -257,7 +267,9 @@ class MessageHeader(NamedTuple):
 class Codec:
     """Decodes whole messages of one schema: header, then the template's body."""
 
-    def __init__(self, schema_id: int, header: struct.Struct, templates: dict[int, type[MessageBase]]) -> None:
+    def __init__(
+        self, schema_id: int, header: struct.Struct, templates: dict[int, type[MessageBase]]
+    ) -> None:
         self.schema_id = schema_id
         self.header = header
         self.templates = templates
@@ -268,7 +280,9 @@ class Codec:
         if end is None:
             end = len(buf)
         if end - offset < self.header.size:
-            raise DecodeError(f"{end - offset} bytes is shorter than the {self.header.size}-byte message header")
+            raise DecodeError(
+                f"{end - offset} bytes is shorter than the {self.header.size}-byte message header"
+            )
         return MessageHeader(*self.header.unpack_from(buf, offset))
 
     def decode(self, buf: Buffer, offset: int = 0, end: int | None = None) -> MessageBase:
@@ -479,7 +493,9 @@ def e_oenum(value: Any, null: int, name: str) -> int:
     return null if value is None else e_enum(value, name)
 
 
-def e_group(entries: Sequence[GroupEntry], entry: type[GroupEntry], max_count: int, name: str) -> tuple[GroupEntry, ...]:
+def e_group(
+    entries: Sequence[GroupEntry], entry: type[GroupEntry], max_count: int, name: str
+) -> tuple[GroupEntry, ...]:
     out = tuple(entries)
     for e in out:
         if type(e) is not entry:

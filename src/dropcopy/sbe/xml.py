@@ -101,7 +101,9 @@ def _read_types(root: ET.Element) -> dict[str, TypeDef]:
                 members = []
                 for m in el:
                     if _tag(m) != "type":
-                        raise SchemaError(f"composite {el.get('name')!r}: <{_tag(m)}> not supported")
+                        raise SchemaError(
+                            f"composite {el.get('name')!r}: <{_tag(m)}> not supported"
+                        )
                     members.append(_encoded_type(m))
                 types[el.get("name", "")] = CompositeType(
                     name=el.get("name", ""),
@@ -127,7 +129,9 @@ def _read_types(root: ET.Element) -> dict[str, TypeDef]:
                 for v in el
                 if _tag(v) == "validValue"
             )
-            types[name] = EnumType(name, enc, values, _int(el, "sinceVersion", 0), el.get("description", ""))
+            types[name] = EnumType(
+                name, enc, values, _int(el, "sinceVersion", 0), el.get("description", "")
+            )
         else:
             choices = tuple(
                 Choice(
@@ -139,7 +143,9 @@ def _read_types(root: ET.Element) -> dict[str, TypeDef]:
                 for c in el
                 if _tag(c) == "choice"
             )
-            types[name] = SetType(name, enc, choices, _int(el, "sinceVersion", 0), el.get("description", ""))
+            types[name] = SetType(
+                name, enc, choices, _int(el, "sinceVersion", 0), el.get("description", "")
+            )
     return types
 
 
@@ -171,7 +177,9 @@ def _read_members(
             if size and offset < pos:
                 raise SchemaError(f"{owner}.{name}: offset {offset} overlaps the previous field")
             if offset + size > block_length:
-                raise SchemaError(f"{owner}.{name}: ends at {offset + size} > blockLength {block_length}")
+                raise SchemaError(
+                    f"{owner}.{name}: ends at {offset + size} > blockLength {block_length}"
+                )
             if size:
                 pos = offset + size
             fields.append(
