@@ -112,9 +112,8 @@ class Block:
                     f"{cls.NAME}: block of {block_length} bytes is shorter than the {need} "
                     f"that version {version} requires"
                 )
-            self._raw = cls._STRUCT.unpack(
-                bytes(buf[pos : pos + block_length]) + cls._NULL_BLOCK[block_length:]
-            )  # type: ignore[misc]
+            padded = bytes(buf[pos : pos + block_length]) + cls._NULL_BLOCK[block_length:]
+            self._raw = cls._STRUCT.unpack(padded)  # type: ignore[misc]
         if version < cls._MAX_SINCE:
             raw = list(self._raw)
             for slot, since in cls._VERSIONED:
