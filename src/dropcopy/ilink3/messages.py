@@ -21,6 +21,8 @@ SCHEMA_DESCRIPTION: Final = '20251104'
 SCHEMA_SHA256: Final = '5e71168d3e0828925eedd9f5f1502f62ae7788b70d77fd0d5858fd45244d9a64'
 _HEADER: Final = Struct("<HHHH")
 HEADER_SIZE: Final = _HEADER.size
+_DIM_groupSize: Final = Struct("<HB")
+_LEN_DATA: Final = Struct("<H")
 
 
 class AvgPxInd(IntEnum):
@@ -702,7 +704,7 @@ def _dec_MaturityMonthYear(r0: Any, r1: Any, r2: Any, r3: Any) -> MaturityMonthY
 class Negotiate500(_rt.MessageBase):
     """Negotiate (templateId 500, blockLength 76, semanticType Negotiate)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_data',)
     NAME: ClassVar[str] = 'Negotiate500'
     TEMPLATE_ID: ClassVar[int] = 500
     SCHEMA_ID: ClassVar[int] = 8
@@ -751,7 +753,6 @@ class Negotiate500(_rt.MessageBase):
             _rt.e_chars(Session, 3, 'Session'),
             _rt.e_chars(Firm, 5, 'Firm'),
         )
-        self._groups = ()
         self._data = (
             _rt.e_data(Credentials, self.SBE_DATA[0].max_length, 'Credentials'),
         )
@@ -791,11 +792,29 @@ class Negotiate500(_rt.MessageBase):
         """Not used and will be set to 0 (tag 39008, var data)."""
         return self._data[0]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        d0 = b""
+        if pos + 2 > end:
+            raise _rt.overrun('Negotiate500.Credentials', 'length')
+        (n,) = _LEN_DATA.unpack_from(buf, pos)
+        pos += 2
+        if pos + n > end:
+            raise _rt.overrun('Negotiate500.Credentials', 'data')
+        d0 = bytes(buf[pos : pos + n])
+        pos += n
+        self._data = (d0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (d0,) = self._data
+        out += _LEN_DATA.pack(len(d0)) + d0
+        return out
+
 
 class NegotiationResponse501(_rt.MessageBase):
     """NegotiationResponse (templateId 501, blockLength 33, semanticType NegotiationResponse)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_data',)
     NAME: ClassVar[str] = 'NegotiationResponse501'
     TEMPLATE_ID: ClassVar[int] = 501
     SCHEMA_ID: ClassVar[int] = 8
@@ -847,7 +866,6 @@ class NegotiationResponse501(_rt.MessageBase):
             PreviousUUID,
             (255 if EnvironmentIndicator is None else EnvironmentIndicator),
         )
-        self._groups = ()
         self._data = (
             _rt.e_data(Credentials, self.SBE_DATA[0].max_length, 'Credentials'),
         )
@@ -901,11 +919,29 @@ class NegotiationResponse501(_rt.MessageBase):
         """Not used and will be set to 0. (tag 39008, var data)."""
         return self._data[0]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        d0 = b""
+        if pos + 2 > end:
+            raise _rt.overrun('NegotiationResponse501.Credentials', 'length')
+        (n,) = _LEN_DATA.unpack_from(buf, pos)
+        pos += 2
+        if pos + n > end:
+            raise _rt.overrun('NegotiationResponse501.Credentials', 'data')
+        d0 = bytes(buf[pos : pos + n])
+        pos += n
+        self._data = (d0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (d0,) = self._data
+        out += _LEN_DATA.pack(len(d0)) + d0
+        return out
+
 
 class NegotiationReject502(_rt.MessageBase):
     """NegotiationReject (templateId 502, blockLength 69, semanticType NegotiationReject)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'NegotiationReject502'
     TEMPLATE_ID: ClassVar[int] = 502
     SCHEMA_ID: ClassVar[int] = 8
@@ -990,7 +1026,7 @@ class NegotiationReject502(_rt.MessageBase):
 class Establish503(_rt.MessageBase):
     """Establish (templateId 503, blockLength 132, semanticType Establish)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_data',)
     NAME: ClassVar[str] = 'Establish503'
     TEMPLATE_ID: ClassVar[int] = 503
     SCHEMA_ID: ClassVar[int] = 8
@@ -1051,7 +1087,6 @@ class Establish503(_rt.MessageBase):
             _rt.e_chars(Firm, 5, 'Firm'),
             KeepAliveInterval,
         )
-        self._groups = ()
         self._data = (
             _rt.e_data(Credentials, self.SBE_DATA[0].max_length, 'Credentials'),
         )
@@ -1116,11 +1151,29 @@ class Establish503(_rt.MessageBase):
         """Not used and will be set to 0 (tag 39008, var data)."""
         return self._data[0]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        d0 = b""
+        if pos + 2 > end:
+            raise _rt.overrun('Establish503.Credentials', 'length')
+        (n,) = _LEN_DATA.unpack_from(buf, pos)
+        pos += 2
+        if pos + n > end:
+            raise _rt.overrun('Establish503.Credentials', 'data')
+        d0 = bytes(buf[pos : pos + n])
+        pos += n
+        self._data = (d0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (d0,) = self._data
+        out += _LEN_DATA.pack(len(d0)) + d0
+        return out
+
 
 class EstablishmentAck504(_rt.MessageBase):
     """EstablishmentAck (templateId 504, blockLength 39, semanticType EstablishmentAck)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'EstablishmentAck504'
     TEMPLATE_ID: ClassVar[int] = 504
     SCHEMA_ID: ClassVar[int] = 8
@@ -1230,7 +1283,7 @@ class EstablishmentAck504(_rt.MessageBase):
 class EstablishmentReject505(_rt.MessageBase):
     """EstablishmentReject (templateId 505, blockLength 73, semanticType EstablishmentReject)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'EstablishmentReject505'
     TEMPLATE_ID: ClassVar[int] = 505
     SCHEMA_ID: ClassVar[int] = 8
@@ -1323,7 +1376,7 @@ class EstablishmentReject505(_rt.MessageBase):
 class Sequence506(_rt.MessageBase):
     """Sequence (templateId 506, blockLength 14, semanticType Sequence)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'Sequence506'
     TEMPLATE_ID: ClassVar[int] = 506
     SCHEMA_ID: ClassVar[int] = 8
@@ -1383,7 +1436,7 @@ class Sequence506(_rt.MessageBase):
 class Terminate507(_rt.MessageBase):
     """Terminate (templateId 507, blockLength 67, semanticType Terminate)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'Terminate507'
     TEMPLATE_ID: ClassVar[int] = 507
     SCHEMA_ID: ClassVar[int] = 8
@@ -1450,7 +1503,7 @@ class Terminate507(_rt.MessageBase):
 class RetransmitRequest508(_rt.MessageBase):
     """RetransmitRequest (templateId 508, blockLength 30, semanticType RetransmitRequest)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'RetransmitRequest508'
     TEMPLATE_ID: ClassVar[int] = 508
     SCHEMA_ID: ClassVar[int] = 8
@@ -1517,7 +1570,7 @@ class RetransmitRequest508(_rt.MessageBase):
 class Retransmission509(_rt.MessageBase):
     """Retransmission (templateId 509, blockLength 31, semanticType Retransmission)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'Retransmission509'
     TEMPLATE_ID: ClassVar[int] = 509
     SCHEMA_ID: ClassVar[int] = 8
@@ -1593,7 +1646,7 @@ class Retransmission509(_rt.MessageBase):
 class RetransmitReject510(_rt.MessageBase):
     """RetransmitReject (templateId 510, blockLength 75, semanticType RetransmitReject)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'RetransmitReject510'
     TEMPLATE_ID: ClassVar[int] = 510
     SCHEMA_ID: ClassVar[int] = 8
@@ -1669,7 +1722,7 @@ class RetransmitReject510(_rt.MessageBase):
 class NotApplied513(_rt.MessageBase):
     """NotApplied (templateId 513, blockLength 17, semanticType NotApplied)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'NotApplied513'
     TEMPLATE_ID: ClassVar[int] = 513
     SCHEMA_ID: ClassVar[int] = 8
@@ -1728,7 +1781,7 @@ class NotApplied513(_rt.MessageBase):
 class NewOrderSingle514(_rt.MessageBase):
     """NewOrderSingle (templateId 514, blockLength 132, semanticType D)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'NewOrderSingle514'
     TEMPLATE_ID: ClassVar[int] = 514
     SCHEMA_ID: ClassVar[int] = 8
@@ -1964,7 +2017,7 @@ class NewOrderSingle514(_rt.MessageBase):
 class OrderCancelReplaceRequest515(_rt.MessageBase):
     """OrderCancelReplaceRequest (templateId 515, blockLength 133, semanticType G)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'OrderCancelReplaceRequest515'
     TEMPLATE_ID: ClassVar[int] = 515
     SCHEMA_ID: ClassVar[int] = 8
@@ -2210,7 +2263,7 @@ class OrderCancelReplaceRequest515(_rt.MessageBase):
 class OrderCancelRequest516(_rt.MessageBase):
     """OrderCancelRequest (templateId 516, blockLength 96, semanticType F)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'OrderCancelRequest516'
     TEMPLATE_ID: ClassVar[int] = 516
     SCHEMA_ID: ClassVar[int] = 8
@@ -2344,7 +2397,7 @@ class OrderCancelRequest516(_rt.MessageBase):
 class MassQuote517_NoQuoteEntries(_rt.GroupEntry):
     """An entry of MassQuote517.NoQuoteEntries (tag 295, blockLength 38). The number of quoute entries for a quote set"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'MassQuote517_NoQuoteEntries'
     BLOCK_LENGTH: ClassVar[int] = 38
     _STRUCT: ClassVar[Struct] = Struct("<qqIiIIiH")
@@ -2432,7 +2485,7 @@ class MassQuote517_NoQuoteEntries(_rt.GroupEntry):
 class MassQuote517(_rt.MessageBase):
     """MassQuote (templateId 517, blockLength 123, semanticType i)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'MassQuote517'
     TEMPLATE_ID: ClassVar[int] = 517
     SCHEMA_ID: ClassVar[int] = 8
@@ -2505,7 +2558,6 @@ class MassQuote517(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoQuoteEntries, MassQuote517_NoQuoteEntries, self.SBE_GROUPS[0].max_count, 'NoQuoteEntries'),
         )
-        self._data = ()
 
     @property
     def PartyDetailsListReqID(self) -> int:
@@ -2593,11 +2645,30 @@ class MassQuote517(_rt.MessageBase):
         """The number of quoute entries for a quote set (tag 295)."""
         return self._groups[0]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('MassQuote517.NoQuoteEntries', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(MassQuote517_NoQuoteEntries, buf, pos + 3, entry_length, count, version, end, 'MassQuote517.NoQuoteEntries')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(38, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
+
 
 class PartyDetailsDefinitionRequest518_NoPartyDetails(_rt.GroupEntry):
     """An entry of PartyDetailsDefinitionRequest518.NoPartyDetails (tag 1671, blockLength 22). Number of party details. More than one occurrence of the same party role is not allowed and will be rejected"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'PartyDetailsDefinitionRequest518_NoPartyDetails'
     BLOCK_LENGTH: ClassVar[int] = 22
     _STRUCT: ClassVar[Struct] = Struct("<20sH")
@@ -2638,7 +2709,7 @@ class PartyDetailsDefinitionRequest518_NoPartyDetails(_rt.GroupEntry):
 class PartyDetailsDefinitionRequest518_NoTrdRegPublications(_rt.GroupEntry):
     """An entry of PartyDetailsDefinitionRequest518.NoTrdRegPublications (tag 2668, blockLength 2). Number of regulatory publication rules in repeating group. Should always be set to 1 if being used otherwise set to 0"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'PartyDetailsDefinitionRequest518_NoTrdRegPublications'
     BLOCK_LENGTH: ClassVar[int] = 2
     _STRUCT: ClassVar[Struct] = Struct("<BB")
@@ -2675,7 +2746,7 @@ class PartyDetailsDefinitionRequest518_NoTrdRegPublications(_rt.GroupEntry):
 class PartyDetailsDefinitionRequest518(_rt.MessageBase):
     """PartyDetailsDefinitionRequest (templateId 518, blockLength 147, semanticType CX)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'PartyDetailsDefinitionRequest518'
     TEMPLATE_ID: ClassVar[int] = 518
     SCHEMA_ID: ClassVar[int] = 8
@@ -2757,7 +2828,6 @@ class PartyDetailsDefinitionRequest518(_rt.MessageBase):
             _rt.e_group(NoPartyDetails, PartyDetailsDefinitionRequest518_NoPartyDetails, self.SBE_GROUPS[0].max_count, 'NoPartyDetails'),
             _rt.e_group(NoTrdRegPublications, PartyDetailsDefinitionRequest518_NoTrdRegPublications, self.SBE_GROUPS[1].max_count, 'NoTrdRegPublications'),
         )
-        self._data = ()
 
     @property
     def PartyDetailsListReqID(self) -> int:
@@ -2859,11 +2929,42 @@ class PartyDetailsDefinitionRequest518(_rt.MessageBase):
         """Number of regulatory publication rules in repeating group. Should always be set to 1 if being used otherwise set to 0 (tag 2668)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('PartyDetailsDefinitionRequest518.NoPartyDetails', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(PartyDetailsDefinitionRequest518_NoPartyDetails, buf, pos + 3, entry_length, count, version, end, 'PartyDetailsDefinitionRequest518.NoPartyDetails')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if version >= 2:
+            if pos + 3 > end:
+                raise _rt.overrun('PartyDetailsDefinitionRequest518.NoTrdRegPublications', 'group header')
+            if buf[pos + 2]:
+                entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+                g1, pos = _rt.decode_entries(PartyDetailsDefinitionRequest518_NoTrdRegPublications, buf, pos + 3, entry_length, count, version, end, 'PartyDetailsDefinitionRequest518.NoTrdRegPublications')
+            else:
+                pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(22, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(2, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class PartyDetailsDefinitionRequestAck519_NoPartyDetails(_rt.GroupEntry):
     """An entry of PartyDetailsDefinitionRequestAck519.NoPartyDetails (tag 1671, blockLength 22). Number of party details. More than one occurrence of the same party role is not allowed and will be rejected"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'PartyDetailsDefinitionRequestAck519_NoPartyDetails'
     BLOCK_LENGTH: ClassVar[int] = 22
     _STRUCT: ClassVar[Struct] = Struct("<20sH")
@@ -2904,7 +3005,7 @@ class PartyDetailsDefinitionRequestAck519_NoPartyDetails(_rt.GroupEntry):
 class PartyDetailsDefinitionRequestAck519_NoTrdRegPublications(_rt.GroupEntry):
     """An entry of PartyDetailsDefinitionRequestAck519.NoTrdRegPublications (tag 2668, blockLength 2). Number of regulatory publication rules in repeating group. Should always be 1 if being used otherwise set to 0"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'PartyDetailsDefinitionRequestAck519_NoTrdRegPublications'
     BLOCK_LENGTH: ClassVar[int] = 2
     _STRUCT: ClassVar[Struct] = Struct("<BB")
@@ -2941,7 +3042,7 @@ class PartyDetailsDefinitionRequestAck519_NoTrdRegPublications(_rt.GroupEntry):
 class PartyDetailsDefinitionRequestAck519(_rt.MessageBase):
     """PartyDetailsDefinitionRequestAck (templateId 519, blockLength 159, semanticType CY)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'PartyDetailsDefinitionRequestAck519'
     TEMPLATE_ID: ClassVar[int] = 519
     SCHEMA_ID: ClassVar[int] = 8
@@ -3038,7 +3139,6 @@ class PartyDetailsDefinitionRequestAck519(_rt.MessageBase):
             _rt.e_group(NoPartyDetails, PartyDetailsDefinitionRequestAck519_NoPartyDetails, self.SBE_GROUPS[0].max_count, 'NoPartyDetails'),
             _rt.e_group(NoTrdRegPublications, PartyDetailsDefinitionRequestAck519_NoTrdRegPublications, self.SBE_GROUPS[1].max_count, 'NoTrdRegPublications'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -3167,11 +3267,42 @@ class PartyDetailsDefinitionRequestAck519(_rt.MessageBase):
         """Number of regulatory publication rules in repeating group. Should always be 1 if being used otherwise set to 0 (tag 2668)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('PartyDetailsDefinitionRequestAck519.NoPartyDetails', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(PartyDetailsDefinitionRequestAck519_NoPartyDetails, buf, pos + 3, entry_length, count, version, end, 'PartyDetailsDefinitionRequestAck519.NoPartyDetails')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if version >= 2:
+            if pos + 3 > end:
+                raise _rt.overrun('PartyDetailsDefinitionRequestAck519.NoTrdRegPublications', 'group header')
+            if buf[pos + 2]:
+                entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+                g1, pos = _rt.decode_entries(PartyDetailsDefinitionRequestAck519_NoTrdRegPublications, buf, pos + 3, entry_length, count, version, end, 'PartyDetailsDefinitionRequestAck519.NoTrdRegPublications')
+            else:
+                pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(22, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(2, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class BusinessReject521(_rt.MessageBase):
     """BusinessReject (templateId 521, blockLength 330, semanticType j)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'BusinessReject521'
     TEMPLATE_ID: ClassVar[int] = 521
     SCHEMA_ID: ClassVar[int] = 8
@@ -3324,7 +3455,7 @@ class BusinessReject521(_rt.MessageBase):
 class ExecutionReportNew522(_rt.MessageBase):
     """ExecutionReportNew (templateId 522, blockLength 226, semanticType 8)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportNew522'
     TEMPLATE_ID: ClassVar[int] = 522
     SCHEMA_ID: ClassVar[int] = 8
@@ -3671,7 +3802,7 @@ class ExecutionReportNew522(_rt.MessageBase):
 class ExecutionReportReject523(_rt.MessageBase):
     """ExecutionReportReject (templateId 523, blockLength 483, semanticType 8)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportReject523'
     TEMPLATE_ID: ClassVar[int] = 523
     SCHEMA_ID: ClassVar[int] = 8
@@ -4025,7 +4156,7 @@ class ExecutionReportReject523(_rt.MessageBase):
 class ExecutionReportElimination524(_rt.MessageBase):
     """ExecutionReportElimination (templateId 524, blockLength 219, semanticType 8)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportElimination524'
     TEMPLATE_ID: ClassVar[int] = 524
     SCHEMA_ID: ClassVar[int] = 8
@@ -4353,7 +4484,7 @@ class ExecutionReportElimination524(_rt.MessageBase):
 class ExecutionReportTradeOutright525_NoFills(_rt.GroupEntry):
     """An entry of ExecutionReportTradeOutright525.NoFills (tag 1362, blockLength 15). Specifies the number of fill reasons included in this Execution Report"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeOutright525_NoFills'
     BLOCK_LENGTH: ClassVar[int] = 15
     _STRUCT: ClassVar[Struct] = Struct("<qI2sB")
@@ -4406,7 +4537,7 @@ class ExecutionReportTradeOutright525_NoFills(_rt.GroupEntry):
 class ExecutionReportTradeOutright525_NoOrderEvents(_rt.GroupEntry):
     """An entry of ExecutionReportTradeOutright525.NoOrderEvents (tag 1795, blockLength 41). Number of fills which comprise fill quantity"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeOutright525_NoOrderEvents'
     BLOCK_LENGTH: ClassVar[int] = 41
     _STRUCT: ClassVar[Struct] = Struct("<q5sIIBBqbqb")
@@ -4494,7 +4625,7 @@ class ExecutionReportTradeOutright525_NoOrderEvents(_rt.GroupEntry):
 class ExecutionReportTradeOutright525(_rt.MessageBase):
     """ExecutionReportTradeOutright (templateId 525, blockLength 293, semanticType 8)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'ExecutionReportTradeOutright525'
     TEMPLATE_ID: ClassVar[int] = 525
     SCHEMA_ID: ClassVar[int] = 8
@@ -4684,7 +4815,6 @@ class ExecutionReportTradeOutright525(_rt.MessageBase):
             _rt.e_group(NoFills, ExecutionReportTradeOutright525_NoFills, self.SBE_GROUPS[0].max_count, 'NoFills'),
             _rt.e_group(NoOrderEvents, ExecutionReportTradeOutright525_NoOrderEvents, self.SBE_GROUPS[1].max_count, 'NoOrderEvents'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -4980,11 +5110,41 @@ class ExecutionReportTradeOutright525(_rt.MessageBase):
         """Number of fills which comprise fill quantity (tag 1795)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeOutright525.NoFills', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(ExecutionReportTradeOutright525_NoFills, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeOutright525.NoFills')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeOutright525.NoOrderEvents', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g1, pos = _rt.decode_entries(ExecutionReportTradeOutright525_NoOrderEvents, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeOutright525.NoOrderEvents')
+        else:
+            pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(15, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(41, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class ExecutionReportTradeSpread526_NoFills(_rt.GroupEntry):
     """An entry of ExecutionReportTradeSpread526.NoFills (tag 1362, blockLength 15). Specifies the number of fill reasons included in this Execution Report"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeSpread526_NoFills'
     BLOCK_LENGTH: ClassVar[int] = 15
     _STRUCT: ClassVar[Struct] = Struct("<qI2sB")
@@ -5037,7 +5197,7 @@ class ExecutionReportTradeSpread526_NoFills(_rt.GroupEntry):
 class ExecutionReportTradeSpread526_NoLegs(_rt.GroupEntry):
     """An entry of ExecutionReportTradeSpread526.NoLegs (tag 555, blockLength 29). Number of Leg executions; Will currently be set to 0 and in future will contain the leg fills for the spread when spread leg fills are consolidated with the spread fill as a single message"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeSpread526_NoLegs'
     BLOCK_LENGTH: ClassVar[int] = 29
     _STRUCT: ClassVar[Struct] = Struct("<QqiIIB")
@@ -5107,7 +5267,7 @@ class ExecutionReportTradeSpread526_NoLegs(_rt.GroupEntry):
 class ExecutionReportTradeSpread526_NoOrderEvents(_rt.GroupEntry):
     """An entry of ExecutionReportTradeSpread526.NoOrderEvents (tag 1795, blockLength 23). Number of fills which comprise fill quantity"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeSpread526_NoOrderEvents'
     BLOCK_LENGTH: ClassVar[int] = 23
     _STRUCT: ClassVar[Struct] = Struct("<q5sIIBB")
@@ -5177,7 +5337,7 @@ class ExecutionReportTradeSpread526_NoOrderEvents(_rt.GroupEntry):
 class ExecutionReportTradeSpread526(_rt.MessageBase):
     """ExecutionReportTradeSpread (templateId 526, blockLength 230, semanticType 8)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'ExecutionReportTradeSpread526'
     TEMPLATE_ID: ClassVar[int] = 526
     SCHEMA_ID: ClassVar[int] = 8
@@ -5331,7 +5491,6 @@ class ExecutionReportTradeSpread526(_rt.MessageBase):
             _rt.e_group(NoLegs, ExecutionReportTradeSpread526_NoLegs, self.SBE_GROUPS[1].max_count, 'NoLegs'),
             _rt.e_group(NoOrderEvents, ExecutionReportTradeSpread526_NoOrderEvents, self.SBE_GROUPS[2].max_count, 'NoOrderEvents'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -5558,11 +5717,52 @@ class ExecutionReportTradeSpread526(_rt.MessageBase):
         """Number of fills which comprise fill quantity (tag 1795)."""
         return self._groups[2]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeSpread526.NoFills', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(ExecutionReportTradeSpread526_NoFills, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeSpread526.NoFills')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeSpread526.NoLegs', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g1, pos = _rt.decode_entries(ExecutionReportTradeSpread526_NoLegs, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeSpread526.NoLegs')
+        else:
+            pos += 3
+        g2: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeSpread526.NoOrderEvents', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g2, pos = _rt.decode_entries(ExecutionReportTradeSpread526_NoOrderEvents, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeSpread526.NoOrderEvents')
+        else:
+            pos += 3
+        self._groups = (g0, g1, g2,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1, g2,) = self._groups
+        out += _DIM_groupSize.pack(15, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(29, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(23, len(g2))
+        for e in g2:
+            out += e._encode_body()
+        return out
+
 
 class ExecutionReportTradeSpreadLeg527_NoFills(_rt.GroupEntry):
     """An entry of ExecutionReportTradeSpreadLeg527.NoFills (tag 1362, blockLength 15). Specifies the number of fill reasons included in this Execution Report"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeSpreadLeg527_NoFills'
     BLOCK_LENGTH: ClassVar[int] = 15
     _STRUCT: ClassVar[Struct] = Struct("<qI2sB")
@@ -5615,7 +5815,7 @@ class ExecutionReportTradeSpreadLeg527_NoFills(_rt.GroupEntry):
 class ExecutionReportTradeSpreadLeg527_NoOrderEvents(_rt.GroupEntry):
     """An entry of ExecutionReportTradeSpreadLeg527.NoOrderEvents (tag 1795, blockLength 41). Number of fills which comprise fill quantity"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeSpreadLeg527_NoOrderEvents'
     BLOCK_LENGTH: ClassVar[int] = 41
     _STRUCT: ClassVar[Struct] = Struct("<q5sIIBBqbqb")
@@ -5703,7 +5903,7 @@ class ExecutionReportTradeSpreadLeg527_NoOrderEvents(_rt.GroupEntry):
 class ExecutionReportTradeSpreadLeg527(_rt.MessageBase):
     """ExecutionReportTradeSpreadLeg (templateId 527, blockLength 219, semanticType 8)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'ExecutionReportTradeSpreadLeg527'
     TEMPLATE_ID: ClassVar[int] = 527
     SCHEMA_ID: ClassVar[int] = 8
@@ -5824,7 +6024,6 @@ class ExecutionReportTradeSpreadLeg527(_rt.MessageBase):
             _rt.e_group(NoFills, ExecutionReportTradeSpreadLeg527_NoFills, self.SBE_GROUPS[0].max_count, 'NoFills'),
             _rt.e_group(NoOrderEvents, ExecutionReportTradeSpreadLeg527_NoOrderEvents, self.SBE_GROUPS[1].max_count, 'NoOrderEvents'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -5993,11 +6192,41 @@ class ExecutionReportTradeSpreadLeg527(_rt.MessageBase):
         """Number of fills which comprise fill quantity (tag 1795)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeSpreadLeg527.NoFills', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(ExecutionReportTradeSpreadLeg527_NoFills, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeSpreadLeg527.NoFills')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeSpreadLeg527.NoOrderEvents', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g1, pos = _rt.decode_entries(ExecutionReportTradeSpreadLeg527_NoOrderEvents, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeSpreadLeg527.NoOrderEvents')
+        else:
+            pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(15, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(41, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class QuoteCancel528_NoQuoteEntries(_rt.GroupEntry):
     """An entry of QuoteCancel528.NoQuoteEntries (tag 295, blockLength 10). The number of quote entries for quote sets, instruments, product group, cancel all; 298=1 (1 to 100); 298=3 (1); 298=4 (1); 298=100 (1 to 15)"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'QuoteCancel528_NoQuoteEntries'
     BLOCK_LENGTH: ClassVar[int] = 10
     _STRUCT: ClassVar[Struct] = Struct("<6si")
@@ -6035,7 +6264,7 @@ class QuoteCancel528_NoQuoteEntries(_rt.GroupEntry):
 class QuoteCancel528_NoQuoteSets(_rt.GroupEntry):
     """An entry of QuoteCancel528.NoQuoteSets (tag 296, blockLength 10). The number of sets of quotes in the message. Conditionally required if 298=100"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'QuoteCancel528_NoQuoteSets'
     BLOCK_LENGTH: ClassVar[int] = 10
     _STRUCT: ClassVar[Struct] = Struct("<IIH")
@@ -6082,7 +6311,7 @@ class QuoteCancel528_NoQuoteSets(_rt.GroupEntry):
 class QuoteCancel528(_rt.MessageBase):
     """QuoteCancel (templateId 528, blockLength 61, semanticType Z)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'QuoteCancel528'
     TEMPLATE_ID: ClassVar[int] = 528
     SCHEMA_ID: ClassVar[int] = 8
@@ -6146,7 +6375,6 @@ class QuoteCancel528(_rt.MessageBase):
             _rt.e_group(NoQuoteEntries, QuoteCancel528_NoQuoteEntries, self.SBE_GROUPS[0].max_count, 'NoQuoteEntries'),
             _rt.e_group(NoQuoteSets, QuoteCancel528_NoQuoteSets, self.SBE_GROUPS[1].max_count, 'NoQuoteSets'),
         )
-        self._data = ()
 
     @property
     def PartyDetailsListReqID(self) -> int:
@@ -6217,11 +6445,41 @@ class QuoteCancel528(_rt.MessageBase):
         """The number of sets of quotes in the message. Conditionally required if 298=100 (tag 296)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('QuoteCancel528.NoQuoteEntries', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(QuoteCancel528_NoQuoteEntries, buf, pos + 3, entry_length, count, version, end, 'QuoteCancel528.NoQuoteEntries')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('QuoteCancel528.NoQuoteSets', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g1, pos = _rt.decode_entries(QuoteCancel528_NoQuoteSets, buf, pos + 3, entry_length, count, version, end, 'QuoteCancel528.NoQuoteSets')
+        else:
+            pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(10, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(10, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class OrderMassActionRequest529(_rt.MessageBase):
     """OrderMassActionRequest (templateId 529, blockLength 79, semanticType CA)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'OrderMassActionRequest529'
     TEMPLATE_ID: ClassVar[int] = 529
     SCHEMA_ID: ClassVar[int] = 8
@@ -6395,7 +6653,7 @@ class OrderMassActionRequest529(_rt.MessageBase):
 class OrderMassStatusRequest530(_rt.MessageBase):
     """OrderMassStatusRequest (templateId 530, blockLength 68, semanticType AF)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'OrderMassStatusRequest530'
     TEMPLATE_ID: ClassVar[int] = 530
     SCHEMA_ID: ClassVar[int] = 8
@@ -6531,7 +6789,7 @@ class OrderMassStatusRequest530(_rt.MessageBase):
 class ExecutionReportModify531(_rt.MessageBase):
     """ExecutionReportModify (templateId 531, blockLength 226, semanticType 8)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportModify531'
     TEMPLATE_ID: ClassVar[int] = 531
     SCHEMA_ID: ClassVar[int] = 8
@@ -6886,7 +7144,7 @@ class ExecutionReportModify531(_rt.MessageBase):
 class ExecutionReportStatus532(_rt.MessageBase):
     """ExecutionReportStatus (templateId 532, blockLength 513, semanticType 8)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportStatus532'
     TEMPLATE_ID: ClassVar[int] = 532
     SCHEMA_ID: ClassVar[int] = 8
@@ -7278,7 +7536,7 @@ class ExecutionReportStatus532(_rt.MessageBase):
 class OrderStatusRequest533(_rt.MessageBase):
     """OrderStatusRequest (templateId 533, blockLength 62, semanticType H)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'OrderStatusRequest533'
     TEMPLATE_ID: ClassVar[int] = 533
     SCHEMA_ID: ClassVar[int] = 8
@@ -7369,7 +7627,7 @@ class OrderStatusRequest533(_rt.MessageBase):
 class ExecutionReportCancel534(_rt.MessageBase):
     """ExecutionReportCancel (templateId 534, blockLength 247, semanticType 8)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportCancel534'
     TEMPLATE_ID: ClassVar[int] = 534
     SCHEMA_ID: ClassVar[int] = 8
@@ -7749,7 +8007,7 @@ class ExecutionReportCancel534(_rt.MessageBase):
 class OrderCancelReject535(_rt.MessageBase):
     """OrderCancelReject (templateId 535, blockLength 409, semanticType 9)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'OrderCancelReject535'
     TEMPLATE_ID: ClassVar[int] = 535
     SCHEMA_ID: ClassVar[int] = 8
@@ -7939,7 +8197,7 @@ class OrderCancelReject535(_rt.MessageBase):
 class OrderCancelReplaceReject536(_rt.MessageBase):
     """OrderCancelReplaceReject (templateId 536, blockLength 409, semanticType 9)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'OrderCancelReplaceReject536'
     TEMPLATE_ID: ClassVar[int] = 536
     SCHEMA_ID: ClassVar[int] = 8
@@ -8129,7 +8387,7 @@ class OrderCancelReplaceReject536(_rt.MessageBase):
 class PartyDetailsListRequest537_NoRequestingPartyIDs(_rt.GroupEntry):
     """An entry of PartyDetailsListRequest537.NoRequestingPartyIDs (tag 1657, blockLength 7). Number of requesting party identifiers. Will be zero if specific PartyDetailsDefinitionID's are being requested. Will be populated only if all PartyDetailsDefinitions are being requested for a specific Firm"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'PartyDetailsListRequest537_NoRequestingPartyIDs'
     BLOCK_LENGTH: ClassVar[int] = 7
     _STRUCT: ClassVar[Struct] = Struct("<5scc")
@@ -8174,7 +8432,7 @@ class PartyDetailsListRequest537_NoRequestingPartyIDs(_rt.GroupEntry):
 class PartyDetailsListRequest537_NoPartyIDs(_rt.GroupEntry):
     """An entry of PartyDetailsListRequest537.NoPartyIDs (tag 453, blockLength 11). Number of PartyID (448), PartyIDSource (447), and PartyRole (452) entries. Applicable only if specific PartyDetailsDefinitions are being requested otherwise set to 0"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'PartyDetailsListRequest537_NoPartyIDs'
     BLOCK_LENGTH: ClassVar[int] = 11
     _STRUCT: ClassVar[Struct] = Struct("<QcH")
@@ -8219,7 +8477,7 @@ class PartyDetailsListRequest537_NoPartyIDs(_rt.GroupEntry):
 class PartyDetailsListRequest537(_rt.MessageBase):
     """PartyDetailsListRequest (templateId 537, blockLength 20, semanticType CF)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'PartyDetailsListRequest537'
     TEMPLATE_ID: ClassVar[int] = 537
     SCHEMA_ID: ClassVar[int] = 8
@@ -8259,7 +8517,6 @@ class PartyDetailsListRequest537(_rt.MessageBase):
             _rt.e_group(NoRequestingPartyIDs, PartyDetailsListRequest537_NoRequestingPartyIDs, self.SBE_GROUPS[0].max_count, 'NoRequestingPartyIDs'),
             _rt.e_group(NoPartyIDs, PartyDetailsListRequest537_NoPartyIDs, self.SBE_GROUPS[1].max_count, 'NoPartyIDs'),
         )
-        self._data = ()
 
     @property
     def PartyDetailsListReqID(self) -> int:
@@ -8286,11 +8543,41 @@ class PartyDetailsListRequest537(_rt.MessageBase):
         """Number of PartyID (448), PartyIDSource (447), and PartyRole (452) entries. Applicable only if specific PartyDetailsDefinitions are being requested otherwise set to 0 (tag 453)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('PartyDetailsListRequest537.NoRequestingPartyIDs', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(PartyDetailsListRequest537_NoRequestingPartyIDs, buf, pos + 3, entry_length, count, version, end, 'PartyDetailsListRequest537.NoRequestingPartyIDs')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('PartyDetailsListRequest537.NoPartyIDs', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g1, pos = _rt.decode_entries(PartyDetailsListRequest537_NoPartyIDs, buf, pos + 3, entry_length, count, version, end, 'PartyDetailsListRequest537.NoPartyIDs')
+        else:
+            pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(7, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(11, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class PartyDetailsListReport538_NoPartyDetails(_rt.GroupEntry):
     """An entry of PartyDetailsListReport538.NoPartyDetails (tag 1671, blockLength 22). Number of party details. More than one occurrence of the same party role is not allowed and will be rejected"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'PartyDetailsListReport538_NoPartyDetails'
     BLOCK_LENGTH: ClassVar[int] = 22
     _STRUCT: ClassVar[Struct] = Struct("<20sH")
@@ -8331,7 +8618,7 @@ class PartyDetailsListReport538_NoPartyDetails(_rt.GroupEntry):
 class PartyDetailsListReport538_NoTrdRegPublications(_rt.GroupEntry):
     """An entry of PartyDetailsListReport538.NoTrdRegPublications (tag 2668, blockLength 2). Number of regulatory publication rules in repeating group. Should always be equal 1 if being used otherwise set to 0"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'PartyDetailsListReport538_NoTrdRegPublications'
     BLOCK_LENGTH: ClassVar[int] = 2
     _STRUCT: ClassVar[Struct] = Struct("<BB")
@@ -8368,7 +8655,7 @@ class PartyDetailsListReport538_NoTrdRegPublications(_rt.GroupEntry):
 class PartyDetailsListReport538(_rt.MessageBase):
     """PartyDetailsListReport (templateId 538, blockLength 93, semanticType CG)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'PartyDetailsListReport538'
     TEMPLATE_ID: ClassVar[int] = 538
     SCHEMA_ID: ClassVar[int] = 8
@@ -8462,7 +8749,6 @@ class PartyDetailsListReport538(_rt.MessageBase):
             _rt.e_group(NoPartyDetails, PartyDetailsListReport538_NoPartyDetails, self.SBE_GROUPS[0].max_count, 'NoPartyDetails'),
             _rt.e_group(NoTrdRegPublications, PartyDetailsListReport538_NoTrdRegPublications, self.SBE_GROUPS[1].max_count, 'NoTrdRegPublications'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -8593,11 +8879,42 @@ class PartyDetailsListReport538(_rt.MessageBase):
         """Number of regulatory publication rules in repeating group. Should always be equal 1 if being used otherwise set to 0 (tag 2668)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('PartyDetailsListReport538.NoPartyDetails', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(PartyDetailsListReport538_NoPartyDetails, buf, pos + 3, entry_length, count, version, end, 'PartyDetailsListReport538.NoPartyDetails')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if version >= 2:
+            if pos + 3 > end:
+                raise _rt.overrun('PartyDetailsListReport538.NoTrdRegPublications', 'group header')
+            if buf[pos + 2]:
+                entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+                g1, pos = _rt.decode_entries(PartyDetailsListReport538_NoTrdRegPublications, buf, pos + 3, entry_length, count, version, end, 'PartyDetailsListReport538.NoTrdRegPublications')
+            else:
+                pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(22, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(2, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class ExecutionAck539(_rt.MessageBase):
     """ExecutionAck (templateId 539, blockLength 101, semanticType BN)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionAck539'
     TEMPLATE_ID: ClassVar[int] = 539
     SCHEMA_ID: ClassVar[int] = 8
@@ -8748,7 +9065,7 @@ class ExecutionAck539(_rt.MessageBase):
 class RequestForQuote543_NoRelatedSym(_rt.GroupEntry):
     """An entry of RequestForQuote543.NoRelatedSym (tag 146, blockLength 9). Specifies the number of repeating symbols specified."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'RequestForQuote543_NoRelatedSym'
     BLOCK_LENGTH: ClassVar[int] = 9
     _STRUCT: ClassVar[Struct] = Struct("<iIB")
@@ -8795,7 +9112,7 @@ class RequestForQuote543_NoRelatedSym(_rt.GroupEntry):
 class RequestForQuote543(_rt.MessageBase):
     """RequestForQuote (templateId 543, blockLength 55, semanticType R)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'RequestForQuote543'
     TEMPLATE_ID: ClassVar[int] = 543
     SCHEMA_ID: ClassVar[int] = 8
@@ -8847,7 +9164,6 @@ class RequestForQuote543(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoRelatedSym, RequestForQuote543_NoRelatedSym, self.SBE_GROUPS[0].max_count, 'NoRelatedSym'),
         )
-        self._data = ()
 
     @property
     def PartyDetailsListReqID(self) -> int:
@@ -8896,11 +9212,30 @@ class RequestForQuote543(_rt.MessageBase):
         """Specifies the number of repeating symbols specified. (tag 146)."""
         return self._groups[0]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('RequestForQuote543.NoRelatedSym', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(RequestForQuote543_NoRelatedSym, buf, pos + 3, entry_length, count, version, end, 'RequestForQuote543.NoRelatedSym')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(9, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
+
 
 class NewOrderCross544_NoSides(_rt.GroupEntry):
     """An entry of NewOrderCross544.NoSides (tag 552, blockLength 34). Number of Side repeating group instances"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'NewOrderCross544_NoSides'
     BLOCK_LENGTH: ClassVar[int] = 34
     _STRUCT: ClassVar[Struct] = Struct("<20sQIBB")
@@ -8963,7 +9298,7 @@ class NewOrderCross544_NoSides(_rt.GroupEntry):
 class NewOrderCross544(_rt.MessageBase):
     """NewOrderCross (templateId 544, blockLength 74, semanticType s)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'NewOrderCross544'
     TEMPLATE_ID: ClassVar[int] = 544
     SCHEMA_ID: ClassVar[int] = 8
@@ -9030,7 +9365,6 @@ class NewOrderCross544(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoSides, NewOrderCross544_NoSides, self.SBE_GROUPS[0].max_count, 'NoSides'),
         )
-        self._data = ()
 
     @property
     def CrossID(self) -> int:
@@ -9088,11 +9422,30 @@ class NewOrderCross544(_rt.MessageBase):
         """Number of Side repeating group instances (tag 552)."""
         return self._groups[0]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('NewOrderCross544.NoSides', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(NewOrderCross544_NoSides, buf, pos + 3, entry_length, count, version, end, 'NewOrderCross544.NoSides')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(34, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
+
 
 class MassQuoteAck545_NoQuoteEntries(_rt.GroupEntry):
     """An entry of MassQuoteAck545.NoQuoteEntries (tag 295, blockLength 11). The number of quoute entries for a quote set."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'MassQuoteAck545_NoQuoteEntries'
     BLOCK_LENGTH: ClassVar[int] = 11
     _STRUCT: ClassVar[Struct] = Struct("<IiHB")
@@ -9145,7 +9498,7 @@ class MassQuoteAck545_NoQuoteEntries(_rt.GroupEntry):
 class MassQuoteAck545(_rt.MessageBase):
     """MassQuoteAck (templateId 545, blockLength 352, semanticType b)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'MassQuoteAck545'
     TEMPLATE_ID: ClassVar[int] = 545
     SCHEMA_ID: ClassVar[int] = 8
@@ -9245,7 +9598,6 @@ class MassQuoteAck545(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoQuoteEntries, MassQuoteAck545_NoQuoteEntries, self.SBE_GROUPS[0].max_count, 'NoQuoteEntries'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -9386,11 +9738,30 @@ class MassQuoteAck545(_rt.MessageBase):
         """The number of quoute entries for a quote set. (tag 295)."""
         return self._groups[0]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('MassQuoteAck545.NoQuoteEntries', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(MassQuoteAck545_NoQuoteEntries, buf, pos + 3, entry_length, count, version, end, 'MassQuoteAck545.NoQuoteEntries')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(11, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
+
 
 class RequestForQuoteAck546(_rt.MessageBase):
     """RequestForQuoteAck (templateId 546, blockLength 358, semanticType b)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'RequestForQuoteAck546'
     TEMPLATE_ID: ClassVar[int] = 546
     SCHEMA_ID: ClassVar[int] = 8
@@ -9559,7 +9930,7 @@ class RequestForQuoteAck546(_rt.MessageBase):
 class ExecutionReportTradeAddendumOutright548_NoFills(_rt.GroupEntry):
     """An entry of ExecutionReportTradeAddendumOutright548.NoFills (tag 1362, blockLength 15). Specifies the number of fill reasons included in this Execution Report"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeAddendumOutright548_NoFills'
     BLOCK_LENGTH: ClassVar[int] = 15
     _STRUCT: ClassVar[Struct] = Struct("<qI2sB")
@@ -9612,7 +9983,7 @@ class ExecutionReportTradeAddendumOutright548_NoFills(_rt.GroupEntry):
 class ExecutionReportTradeAddendumOutright548_NoOrderEvents(_rt.GroupEntry):
     """An entry of ExecutionReportTradeAddendumOutright548.NoOrderEvents (tag 1795, blockLength 45). Number of fills which comprise fill quantity"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeAddendumOutright548_NoOrderEvents'
     BLOCK_LENGTH: ClassVar[int] = 45
     _STRUCT: ClassVar[Struct] = Struct("<q5sIIBBIqbqb")
@@ -9709,7 +10080,7 @@ class ExecutionReportTradeAddendumOutright548_NoOrderEvents(_rt.GroupEntry):
 class ExecutionReportTradeAddendumOutright548(_rt.MessageBase):
     """ExecutionReportTradeAddendumOutright (templateId 548, blockLength 266, semanticType 8)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'ExecutionReportTradeAddendumOutright548'
     TEMPLATE_ID: ClassVar[int] = 548
     SCHEMA_ID: ClassVar[int] = 8
@@ -9854,7 +10225,6 @@ class ExecutionReportTradeAddendumOutright548(_rt.MessageBase):
             _rt.e_group(NoFills, ExecutionReportTradeAddendumOutright548_NoFills, self.SBE_GROUPS[0].max_count, 'NoFills'),
             _rt.e_group(NoOrderEvents, ExecutionReportTradeAddendumOutright548_NoOrderEvents, self.SBE_GROUPS[1].max_count, 'NoOrderEvents'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -10073,11 +10443,41 @@ class ExecutionReportTradeAddendumOutright548(_rt.MessageBase):
         """Number of fills which comprise fill quantity (tag 1795)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeAddendumOutright548.NoFills', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(ExecutionReportTradeAddendumOutright548_NoFills, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeAddendumOutright548.NoFills')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeAddendumOutright548.NoOrderEvents', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g1, pos = _rt.decode_entries(ExecutionReportTradeAddendumOutright548_NoOrderEvents, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeAddendumOutright548.NoOrderEvents')
+        else:
+            pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(15, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(45, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class ExecutionReportTradeAddendumSpread549_NoFills(_rt.GroupEntry):
     """An entry of ExecutionReportTradeAddendumSpread549.NoFills (tag 1362, blockLength 15). Specifies the number of fill reasons included in this Execution Report"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeAddendumSpread549_NoFills'
     BLOCK_LENGTH: ClassVar[int] = 15
     _STRUCT: ClassVar[Struct] = Struct("<qI2sB")
@@ -10130,7 +10530,7 @@ class ExecutionReportTradeAddendumSpread549_NoFills(_rt.GroupEntry):
 class ExecutionReportTradeAddendumSpread549_NoLegs(_rt.GroupEntry):
     """An entry of ExecutionReportTradeAddendumSpread549.NoLegs (tag 555, blockLength 41). Number of legs (repeating groups)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeAddendumSpread549_NoLegs'
     BLOCK_LENGTH: ClassVar[int] = 41
     _STRUCT: ClassVar[Struct] = Struct("<QqQIIiIB")
@@ -10218,7 +10618,7 @@ class ExecutionReportTradeAddendumSpread549_NoLegs(_rt.GroupEntry):
 class ExecutionReportTradeAddendumSpread549_NoOrderEvents(_rt.GroupEntry):
     """An entry of ExecutionReportTradeAddendumSpread549.NoOrderEvents (tag 1795, blockLength 27). Number of fills which comprise fill quantity"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeAddendumSpread549_NoOrderEvents'
     BLOCK_LENGTH: ClassVar[int] = 27
     _STRUCT: ClassVar[Struct] = Struct("<q5sIIBBI")
@@ -10297,7 +10697,7 @@ class ExecutionReportTradeAddendumSpread549_NoOrderEvents(_rt.GroupEntry):
 class ExecutionReportTradeAddendumSpread549(_rt.MessageBase):
     """ExecutionReportTradeAddendumSpread (templateId 549, blockLength 227, semanticType 8)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'ExecutionReportTradeAddendumSpread549'
     TEMPLATE_ID: ClassVar[int] = 549
     SCHEMA_ID: ClassVar[int] = 8
@@ -10427,7 +10827,6 @@ class ExecutionReportTradeAddendumSpread549(_rt.MessageBase):
             _rt.e_group(NoLegs, ExecutionReportTradeAddendumSpread549_NoLegs, self.SBE_GROUPS[1].max_count, 'NoLegs'),
             _rt.e_group(NoOrderEvents, ExecutionReportTradeAddendumSpread549_NoOrderEvents, self.SBE_GROUPS[2].max_count, 'NoOrderEvents'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -10615,11 +11014,52 @@ class ExecutionReportTradeAddendumSpread549(_rt.MessageBase):
         """Number of fills which comprise fill quantity (tag 1795)."""
         return self._groups[2]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeAddendumSpread549.NoFills', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(ExecutionReportTradeAddendumSpread549_NoFills, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeAddendumSpread549.NoFills')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeAddendumSpread549.NoLegs', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g1, pos = _rt.decode_entries(ExecutionReportTradeAddendumSpread549_NoLegs, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeAddendumSpread549.NoLegs')
+        else:
+            pos += 3
+        g2: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeAddendumSpread549.NoOrderEvents', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g2, pos = _rt.decode_entries(ExecutionReportTradeAddendumSpread549_NoOrderEvents, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeAddendumSpread549.NoOrderEvents')
+        else:
+            pos += 3
+        self._groups = (g0, g1, g2,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1, g2,) = self._groups
+        out += _DIM_groupSize.pack(15, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(41, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(27, len(g2))
+        for e in g2:
+            out += e._encode_body()
+        return out
+
 
 class ExecutionReportTradeAddendumSpreadLeg550_NoFills(_rt.GroupEntry):
     """An entry of ExecutionReportTradeAddendumSpreadLeg550.NoFills (tag 1362, blockLength 15). Specifies the number of fill reasons included in this Execution Report"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeAddendumSpreadLeg550_NoFills'
     BLOCK_LENGTH: ClassVar[int] = 15
     _STRUCT: ClassVar[Struct] = Struct("<qI2sB")
@@ -10672,7 +11112,7 @@ class ExecutionReportTradeAddendumSpreadLeg550_NoFills(_rt.GroupEntry):
 class ExecutionReportTradeAddendumSpreadLeg550_NoOrderEvents(_rt.GroupEntry):
     """An entry of ExecutionReportTradeAddendumSpreadLeg550.NoOrderEvents (tag 1795, blockLength 45). Number of fills which comprise fill quantity"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportTradeAddendumSpreadLeg550_NoOrderEvents'
     BLOCK_LENGTH: ClassVar[int] = 45
     _STRUCT: ClassVar[Struct] = Struct("<q5sIIBBIqbqb")
@@ -10769,7 +11209,7 @@ class ExecutionReportTradeAddendumSpreadLeg550_NoOrderEvents(_rt.GroupEntry):
 class ExecutionReportTradeAddendumSpreadLeg550(_rt.MessageBase):
     """ExecutionReportTradeAddendumSpreadLeg (templateId 550, blockLength 236, semanticType 8)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'ExecutionReportTradeAddendumSpreadLeg550'
     TEMPLATE_ID: ClassVar[int] = 550
     SCHEMA_ID: ClassVar[int] = 8
@@ -10881,7 +11321,6 @@ class ExecutionReportTradeAddendumSpreadLeg550(_rt.MessageBase):
             _rt.e_group(NoFills, ExecutionReportTradeAddendumSpreadLeg550_NoFills, self.SBE_GROUPS[0].max_count, 'NoFills'),
             _rt.e_group(NoOrderEvents, ExecutionReportTradeAddendumSpreadLeg550_NoOrderEvents, self.SBE_GROUPS[1].max_count, 'NoOrderEvents'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -11037,11 +11476,41 @@ class ExecutionReportTradeAddendumSpreadLeg550(_rt.MessageBase):
         """Number of fills which comprise fill quantity (tag 1795)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeAddendumSpreadLeg550.NoFills', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(ExecutionReportTradeAddendumSpreadLeg550_NoFills, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeAddendumSpreadLeg550.NoFills')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('ExecutionReportTradeAddendumSpreadLeg550.NoOrderEvents', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g1, pos = _rt.decode_entries(ExecutionReportTradeAddendumSpreadLeg550_NoOrderEvents, buf, pos + 3, entry_length, count, version, end, 'ExecutionReportTradeAddendumSpreadLeg550.NoOrderEvents')
+        else:
+            pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(15, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(45, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class SecurityDefinitionRequest560_NoLegs(_rt.GroupEntry):
     """An entry of SecurityDefinitionRequest560.NoLegs (tag 555, blockLength 19). Up to 26 legs (i.e., repeating groups) supported for UDS for options. Up to 40 legs (i.e., repeating groups) supported for UDS for futures. Will be set to 0 for REPO"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'SecurityDefinitionRequest560_NoLegs'
     BLOCK_LENGTH: ClassVar[int] = 19
     _STRUCT: ClassVar[Struct] = Struct("<qiibBB")
@@ -11108,7 +11577,7 @@ class SecurityDefinitionRequest560_NoLegs(_rt.GroupEntry):
 class SecurityDefinitionRequest560_NoBrokenDates(_rt.GroupEntry):
     """An entry of SecurityDefinitionRequest560.NoBrokenDates (tag 39026, blockLength 4). Used to indicate the number of custom bespoke broken dates for user defined tailor made repo"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'SecurityDefinitionRequest560_NoBrokenDates'
     BLOCK_LENGTH: ClassVar[int] = 4
     _STRUCT: ClassVar[Struct] = Struct("<HH")
@@ -11147,7 +11616,7 @@ class SecurityDefinitionRequest560_NoBrokenDates(_rt.GroupEntry):
 class SecurityDefinitionRequest560(_rt.MessageBase):
     """SecurityDefinitionRequest (templateId 560, blockLength 72, semanticType c, since v2)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'SecurityDefinitionRequest560'
     TEMPLATE_ID: ClassVar[int] = 560
     SCHEMA_ID: ClassVar[int] = 8
@@ -11220,7 +11689,6 @@ class SecurityDefinitionRequest560(_rt.MessageBase):
             _rt.e_group(NoLegs, SecurityDefinitionRequest560_NoLegs, self.SBE_GROUPS[0].max_count, 'NoLegs'),
             _rt.e_group(NoBrokenDates, SecurityDefinitionRequest560_NoBrokenDates, self.SBE_GROUPS[1].max_count, 'NoBrokenDates'),
         )
-        self._data = ()
 
     @property
     def PartyDetailsListReqID(self) -> int:
@@ -11303,11 +11771,42 @@ class SecurityDefinitionRequest560(_rt.MessageBase):
         """Used to indicate the number of custom bespoke broken dates for user defined tailor made repo (tag 39026)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('SecurityDefinitionRequest560.NoLegs', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(SecurityDefinitionRequest560_NoLegs, buf, pos + 3, entry_length, count, version, end, 'SecurityDefinitionRequest560.NoLegs')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if version >= 8:
+            if pos + 3 > end:
+                raise _rt.overrun('SecurityDefinitionRequest560.NoBrokenDates', 'group header')
+            if buf[pos + 2]:
+                entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+                g1, pos = _rt.decode_entries(SecurityDefinitionRequest560_NoBrokenDates, buf, pos + 3, entry_length, count, version, end, 'SecurityDefinitionRequest560.NoBrokenDates')
+            else:
+                pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(19, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(4, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class SecurityDefinitionResponse561_NoLegs(_rt.GroupEntry):
     """An entry of SecurityDefinitionResponse561.NoLegs (tag 555, blockLength 19). Number of legs (repeating groups)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'SecurityDefinitionResponse561_NoLegs'
     BLOCK_LENGTH: ClassVar[int] = 19
     _STRUCT: ClassVar[Struct] = Struct("<qibiBB")
@@ -11374,7 +11873,7 @@ class SecurityDefinitionResponse561_NoLegs(_rt.GroupEntry):
 class SecurityDefinitionResponse561_NoBrokenDates(_rt.GroupEntry):
     """An entry of SecurityDefinitionResponse561.NoBrokenDates (tag 39026, blockLength 16). Used to indicate the number of custom bespoke broken dates for user defined tailor made repo"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'SecurityDefinitionResponse561_NoBrokenDates'
     BLOCK_LENGTH: ClassVar[int] = 16
     _STRUCT: ClassVar[Struct] = Struct("<QiHH")
@@ -11431,7 +11930,7 @@ class SecurityDefinitionResponse561_NoBrokenDates(_rt.GroupEntry):
 class SecurityDefinitionResponse561(_rt.MessageBase):
     """SecurityDefinitionResponse (templateId 561, blockLength 430, semanticType d, since v2)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'SecurityDefinitionResponse561'
     TEMPLATE_ID: ClassVar[int] = 561
     SCHEMA_ID: ClassVar[int] = 8
@@ -11555,7 +12054,6 @@ class SecurityDefinitionResponse561(_rt.MessageBase):
             _rt.e_group(NoLegs, SecurityDefinitionResponse561_NoLegs, self.SBE_GROUPS[0].max_count, 'NoLegs'),
             _rt.e_group(NoBrokenDates, SecurityDefinitionResponse561_NoBrokenDates, self.SBE_GROUPS[1].max_count, 'NoBrokenDates'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -11726,11 +12224,42 @@ class SecurityDefinitionResponse561(_rt.MessageBase):
         """Used to indicate the number of custom bespoke broken dates for user defined tailor made repo (tag 39026)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('SecurityDefinitionResponse561.NoLegs', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(SecurityDefinitionResponse561_NoLegs, buf, pos + 3, entry_length, count, version, end, 'SecurityDefinitionResponse561.NoLegs')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if version >= 8:
+            if pos + 3 > end:
+                raise _rt.overrun('SecurityDefinitionResponse561.NoBrokenDates', 'group header')
+            if buf[pos + 2]:
+                entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+                g1, pos = _rt.decode_entries(SecurityDefinitionResponse561_NoBrokenDates, buf, pos + 3, entry_length, count, version, end, 'SecurityDefinitionResponse561.NoBrokenDates')
+            else:
+                pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(19, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(16, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class OrderMassActionReport562_NoAffectedOrders(_rt.GroupEntry):
     """An entry of OrderMassActionReport562.NoAffectedOrders (tag 534, blockLength 32). Total number of order identifiers affected by the OrderMass Action Request. Only used if orders could actually be cancelled otherwise will be set to zero. Must be followed by OrigCIOrdID"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'OrderMassActionReport562_NoAffectedOrders'
     BLOCK_LENGTH: ClassVar[int] = 32
     _STRUCT: ClassVar[Struct] = Struct("<20sQI")
@@ -11775,7 +12304,7 @@ class OrderMassActionReport562_NoAffectedOrders(_rt.GroupEntry):
 class OrderMassActionReport562(_rt.MessageBase):
     """OrderMassActionReport (templateId 562, blockLength 130, semanticType BZ, since v5)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'OrderMassActionReport562'
     TEMPLATE_ID: ClassVar[int] = 562
     SCHEMA_ID: ClassVar[int] = 8
@@ -11893,7 +12422,6 @@ class OrderMassActionReport562(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoAffectedOrders, OrderMassActionReport562_NoAffectedOrders, self.SBE_GROUPS[0].max_count, 'NoAffectedOrders'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -12061,11 +12589,30 @@ class OrderMassActionReport562(_rt.MessageBase):
         """Total number of order identifiers affected by the OrderMass Action Request. Only used if orders could actually be cancelled otherwise will be set to zero. Must be followed by OrigCIOrdID (tag 534)."""
         return self._groups[0]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('OrderMassActionReport562.NoAffectedOrders', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(OrderMassActionReport562_NoAffectedOrders, buf, pos + 3, entry_length, count, version, end, 'OrderMassActionReport562.NoAffectedOrders')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(32, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
+
 
 class QuoteCancelAck563_NoQuoteEntries(_rt.GroupEntry):
     """An entry of QuoteCancelAck563.NoQuoteEntries (tag 295, blockLength 9). The number of quote entries for a quote set. Will be populated only for enumerated rejects for Cancel By Instrument"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'QuoteCancelAck563_NoQuoteEntries'
     BLOCK_LENGTH: ClassVar[int] = 9
     _STRUCT: ClassVar[Struct] = Struct("<IiB")
@@ -12110,7 +12657,7 @@ class QuoteCancelAck563_NoQuoteEntries(_rt.GroupEntry):
 class QuoteCancelAck563_NoQuoteSets(_rt.GroupEntry):
     """An entry of QuoteCancelAck563.NoQuoteSets (tag 296, blockLength 4). The number of sets of quotes in the message. Will be populated only for enumerated rejects for Cancel By Quote Set"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'QuoteCancelAck563_NoQuoteSets'
     BLOCK_LENGTH: ClassVar[int] = 4
     _STRUCT: ClassVar[Struct] = Struct("<HH")
@@ -12147,7 +12694,7 @@ class QuoteCancelAck563_NoQuoteSets(_rt.GroupEntry):
 class QuoteCancelAck563(_rt.MessageBase):
     """QuoteCancelAck (templateId 563, blockLength 370, semanticType b, since v5)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'QuoteCancelAck563'
     TEMPLATE_ID: ClassVar[int] = 563
     SCHEMA_ID: ClassVar[int] = 8
@@ -12259,7 +12806,6 @@ class QuoteCancelAck563(_rt.MessageBase):
             _rt.e_group(NoQuoteEntries, QuoteCancelAck563_NoQuoteEntries, self.SBE_GROUPS[0].max_count, 'NoQuoteEntries'),
             _rt.e_group(NoQuoteSets, QuoteCancelAck563_NoQuoteSets, self.SBE_GROUPS[1].max_count, 'NoQuoteSets'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -12419,11 +12965,41 @@ class QuoteCancelAck563(_rt.MessageBase):
         """The number of sets of quotes in the message. Will be populated only for enumerated rejects for Cancel By Quote Set (tag 296)."""
         return self._groups[1]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('QuoteCancelAck563.NoQuoteEntries', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(QuoteCancelAck563_NoQuoteEntries, buf, pos + 3, entry_length, count, version, end, 'QuoteCancelAck563.NoQuoteEntries')
+        else:
+            pos += 3
+        g1: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('QuoteCancelAck563.NoQuoteSets', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g1, pos = _rt.decode_entries(QuoteCancelAck563_NoQuoteSets, buf, pos + 3, entry_length, count, version, end, 'QuoteCancelAck563.NoQuoteSets')
+        else:
+            pos += 3
+        self._groups = (g0, g1,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0, g1,) = self._groups
+        out += _DIM_groupSize.pack(9, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        out += _DIM_groupSize.pack(4, len(g1))
+        for e in g1:
+            out += e._encode_body()
+        return out
+
 
 class ExecutionReportPendingCancel564(_rt.MessageBase):
     """ExecutionReportPendingCancel (templateId 564, blockLength 219, semanticType 8, since v6)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportPendingCancel564'
     TEMPLATE_ID: ClassVar[int] = 564
     SCHEMA_ID: ClassVar[int] = 8
@@ -12724,7 +13300,7 @@ class ExecutionReportPendingCancel564(_rt.MessageBase):
 class ExecutionReportPendingReplace565(_rt.MessageBase):
     """ExecutionReportPendingReplace (templateId 565, blockLength 196, semanticType 8, since v6)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'ExecutionReportPendingReplace565'
     TEMPLATE_ID: ClassVar[int] = 565
     SCHEMA_ID: ClassVar[int] = 8
@@ -13009,7 +13585,7 @@ class ExecutionReportPendingReplace565(_rt.MessageBase):
 class RequestForCross566_NoSides(_rt.GroupEntry):
     """An entry of RequestForCross566.NoSides (tag 552, blockLength 34). Number of sides repeating group. Must always be 2, both sides"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'RequestForCross566_NoSides'
     BLOCK_LENGTH: ClassVar[int] = 34
     _STRUCT: ClassVar[Struct] = Struct("<20sQIBB")
@@ -13072,7 +13648,7 @@ class RequestForCross566_NoSides(_rt.GroupEntry):
 class RequestForCross566(_rt.MessageBase):
     """RequestForCross (templateId 566, blockLength 67, semanticType s, since v9)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'RequestForCross566'
     TEMPLATE_ID: ClassVar[int] = 566
     SCHEMA_ID: ClassVar[int] = 8
@@ -13136,7 +13712,6 @@ class RequestForCross566(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoSides, RequestForCross566_NoSides, self.SBE_GROUPS[0].max_count, 'NoSides'),
         )
-        self._data = ()
 
     @property
     def CrossID(self) -> int:
@@ -13195,11 +13770,30 @@ class RequestForCross566(_rt.MessageBase):
         """Number of sides repeating group. Must always be 2, both sides (tag 552)."""
         return self._groups[0]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('RequestForCross566.NoSides', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(RequestForCross566_NoSides, buf, pos + 3, entry_length, count, version, end, 'RequestForCross566.NoSides')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(34, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
+
 
 class MassQuoteRequest567_NoQuoteEntries(_rt.GroupEntry):
     """An entry of MassQuoteRequest567.NoQuoteEntries (tag 295, blockLength 23). The number of quote entries"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'MassQuoteRequest567_NoQuoteEntries'
     BLOCK_LENGTH: ClassVar[int] = 23
     _STRUCT: ClassVar[Struct] = Struct("<iqIBIH")
@@ -13269,7 +13863,7 @@ class MassQuoteRequest567_NoQuoteEntries(_rt.GroupEntry):
 class MassQuoteRequest567(_rt.MessageBase):
     """MassQuoteRequest (templateId 567, blockLength 124, semanticType i, since v9)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'MassQuoteRequest567'
     TEMPLATE_ID: ClassVar[int] = 567
     SCHEMA_ID: ClassVar[int] = 8
@@ -13342,7 +13936,6 @@ class MassQuoteRequest567(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoQuoteEntries, MassQuoteRequest567_NoQuoteEntries, self.SBE_GROUPS[0].max_count, 'NoQuoteEntries'),
         )
-        self._data = ()
 
     @property
     def PartyDetailsListReqID(self) -> int:
@@ -13431,11 +14024,30 @@ class MassQuoteRequest567(_rt.MessageBase):
         """The number of quote entries (tag 295)."""
         return self._groups[0]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('MassQuoteRequest567.NoQuoteEntries', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(MassQuoteRequest567_NoQuoteEntries, buf, pos + 3, entry_length, count, version, end, 'MassQuoteRequest567.NoQuoteEntries')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(23, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
+
 
 class QuoteCancelBySet568_NoQuoteSets(_rt.GroupEntry):
     """An entry of QuoteCancelBySet568.NoQuoteSets (tag 296, blockLength 2). The number of Quote Set IDs"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'QuoteCancelBySet568_NoQuoteSets'
     BLOCK_LENGTH: ClassVar[int] = 2
     _STRUCT: ClassVar[Struct] = Struct("<H")
@@ -13464,7 +14076,7 @@ class QuoteCancelBySet568_NoQuoteSets(_rt.GroupEntry):
 class QuoteCancelBySet568(_rt.MessageBase):
     """QuoteCancelBySet (templateId 568, blockLength 52, semanticType Z, since v9)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'QuoteCancelBySet568'
     TEMPLATE_ID: ClassVar[int] = 568
     SCHEMA_ID: ClassVar[int] = 8
@@ -13522,7 +14134,6 @@ class QuoteCancelBySet568(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoQuoteSets, QuoteCancelBySet568_NoQuoteSets, self.SBE_GROUPS[0].max_count, 'NoQuoteSets'),
         )
-        self._data = ()
 
     @property
     def PartyDetailsListReqID(self) -> int:
@@ -13577,11 +14188,30 @@ class QuoteCancelBySet568(_rt.MessageBase):
         """The number of Quote Set IDs (tag 296)."""
         return self._groups[0]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('QuoteCancelBySet568.NoQuoteSets', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(QuoteCancelBySet568_NoQuoteSets, buf, pos + 3, entry_length, count, version, end, 'QuoteCancelBySet568.NoQuoteSets')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(2, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
+
 
 class QuoteCancelByGroup569_NoQuoteEntries(_rt.GroupEntry):
     """An entry of QuoteCancelByGroup569.NoQuoteEntries (tag 295, blockLength 6). The number of Security Groups"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'QuoteCancelByGroup569_NoQuoteEntries'
     BLOCK_LENGTH: ClassVar[int] = 6
     _STRUCT: ClassVar[Struct] = Struct("<6s")
@@ -13610,7 +14240,7 @@ class QuoteCancelByGroup569_NoQuoteEntries(_rt.GroupEntry):
 class QuoteCancelByGroup569(_rt.MessageBase):
     """QuoteCancelByGroup (templateId 569, blockLength 52, semanticType Z, since v9)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'QuoteCancelByGroup569'
     TEMPLATE_ID: ClassVar[int] = 569
     SCHEMA_ID: ClassVar[int] = 8
@@ -13668,7 +14298,6 @@ class QuoteCancelByGroup569(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoQuoteEntries, QuoteCancelByGroup569_NoQuoteEntries, self.SBE_GROUPS[0].max_count, 'NoQuoteEntries'),
         )
-        self._data = ()
 
     @property
     def PartyDetailsListReqID(self) -> int:
@@ -13723,11 +14352,30 @@ class QuoteCancelByGroup569(_rt.MessageBase):
         """The number of Security Groups (tag 295)."""
         return self._groups[0]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('QuoteCancelByGroup569.NoQuoteEntries', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(QuoteCancelByGroup569_NoQuoteEntries, buf, pos + 3, entry_length, count, version, end, 'QuoteCancelByGroup569.NoQuoteEntries')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(6, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
+
 
 class QuoteCancelByInstrument570_NoQuoteEntries(_rt.GroupEntry):
     """An entry of QuoteCancelByInstrument570.NoQuoteEntries (tag 295, blockLength 4). The number of instruments"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'QuoteCancelByInstrument570_NoQuoteEntries'
     BLOCK_LENGTH: ClassVar[int] = 4
     _STRUCT: ClassVar[Struct] = Struct("<i")
@@ -13756,7 +14404,7 @@ class QuoteCancelByInstrument570_NoQuoteEntries(_rt.GroupEntry):
 class QuoteCancelByInstrument570(_rt.MessageBase):
     """QuoteCancelByInstrument (templateId 570, blockLength 51, semanticType Z, since v9)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'QuoteCancelByInstrument570'
     TEMPLATE_ID: ClassVar[int] = 570
     SCHEMA_ID: ClassVar[int] = 8
@@ -13811,7 +14459,6 @@ class QuoteCancelByInstrument570(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoQuoteEntries, QuoteCancelByInstrument570_NoQuoteEntries, self.SBE_GROUPS[0].max_count, 'NoQuoteEntries'),
         )
-        self._data = ()
 
     @property
     def PartyDetailsListReqID(self) -> int:
@@ -13860,11 +14507,30 @@ class QuoteCancelByInstrument570(_rt.MessageBase):
         """The number of instruments (tag 295)."""
         return self._groups[0]  # type: ignore[return-value]
 
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('QuoteCancelByInstrument570.NoQuoteEntries', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(QuoteCancelByInstrument570_NoQuoteEntries, buf, pos + 3, entry_length, count, version, end, 'QuoteCancelByInstrument570.NoQuoteEntries')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(4, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
+
 
 class MassQuoteResponse571_NoQuoteEntries(_rt.GroupEntry):
     """An entry of MassQuoteResponse571.NoQuoteEntries (tag 295, blockLength 20). The number of quote entries. Acknowledged or modified quotes contain order id value"""
 
-    __slots__ = ("_raw",)
+    __slots__ = ('_raw',)
     NAME: ClassVar[str] = 'MassQuoteResponse571_NoQuoteEntries'
     BLOCK_LENGTH: ClassVar[int] = 20
     _STRUCT: ClassVar[Struct] = Struct("<QIHiBB")
@@ -13936,7 +14602,7 @@ class MassQuoteResponse571_NoQuoteEntries(_rt.GroupEntry):
 class MassQuoteResponse571(_rt.MessageBase):
     """MassQuoteResponse (templateId 571, blockLength 350, semanticType b, since v9)."""
 
-    __slots__ = ("_raw", "_groups", "_data")
+    __slots__ = ('_raw', '_groups',)
     NAME: ClassVar[str] = 'MassQuoteResponse571'
     TEMPLATE_ID: ClassVar[int] = 571
     SCHEMA_ID: ClassVar[int] = 8
@@ -14033,7 +14699,6 @@ class MassQuoteResponse571(_rt.MessageBase):
         self._groups = (
             _rt.e_group(NoQuoteEntries, MassQuoteResponse571_NoQuoteEntries, self.SBE_GROUPS[0].max_count, 'NoQuoteEntries'),
         )
-        self._data = ()
 
     @property
     def SeqNum(self) -> int:
@@ -14167,6 +14832,25 @@ class MassQuoteResponse571(_rt.MessageBase):
     def NoQuoteEntries(self) -> tuple[MassQuoteResponse571_NoQuoteEntries, ...]:
         """The number of quote entries. Acknowledged or modified quotes contain order id value (tag 295)."""
         return self._groups[0]  # type: ignore[return-value]
+
+    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:
+        g0: tuple[_rt.GroupEntry, ...] = ()
+        if pos + 3 > end:
+            raise _rt.overrun('MassQuoteResponse571.NoQuoteEntries', 'group header')
+        if buf[pos + 2]:
+            entry_length, count = _DIM_groupSize.unpack_from(buf, pos)
+            g0, pos = _rt.decode_entries(MassQuoteResponse571_NoQuoteEntries, buf, pos + 3, entry_length, count, version, end, 'MassQuoteResponse571.NoQuoteEntries')
+        else:
+            pos += 3
+        self._groups = (g0,)
+        return pos
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        (g0,) = self._groups
+        out += _DIM_groupSize.pack(20, len(g0))
+        for e in g0:
+            out += e._encode_body()
+        return out
 
 
 TEMPLATES: Final[dict[int, type[_rt.MessageBase]]] = {

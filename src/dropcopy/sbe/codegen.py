@@ -403,7 +403,8 @@ class _Generator:
         w(f"class {cls_name}({base}):")
         w(f'    """{_doc(doc)}"""')
         w()
-        w('    __slots__ = ("_raw",)' if simple else '    __slots__ = ("_raw", "_groups", "_data")')
+        slots = ["_raw"] + (["_groups"] if groups else []) + (["_data"] if datas else [])
+        w(f"    __slots__ = ({''.join(_lit(s) + ', ' for s in slots).rstrip()})")
         w(f"    NAME: ClassVar[str] = {_lit(cls_name)}")
         if message is not None:
             w(f"    TEMPLATE_ID: ClassVar[int] = {message.id}")
@@ -480,26 +481,21 @@ class _Generator:
         for p in plans:
             w(f"            {p.encode.format(v=p.field.name)},")
         w("        )")
-        if not simple:
-            if groups:
-                w("        self._groups = (")
-                for i, g in enumerate(groups):
-                    w(
-                        f"            _rt.e_group({g.name}, {cls_name}_{g.name}, "
-                        f"self.SBE_GROUPS[{i}].max_count, {_lit(g.name)}),"
-                    )
-                w("        )")
-            else:
-                w("        self._groups = ()")
-            if datas:
-                w("        self._data = (")
-                for i, d in enumerate(datas):
-                    w(
-                        f"            _rt.e_data({d.name}, self.SBE_DATA[{i}].max_length, {_lit(d.name)}),"
-                    )
-                w("        )")
-            else:
-                w("        self._data = ()")
+        if groups:
+            w("        self._groups = (")
+            for i, g in enumerate(groups):
+                w(
+                    f"            _rt.e_group({g.name}, {cls_name}_{g.name}, "
+                    f"self.SBE_GROUPS[{i}].max_count, {_lit(g.name)}),"
+                )
+            w("        )")
+        if datas:
+            w("        self._data = (")
+            for i, d in enumerate(datas):
+                w(
+                    f"            _rt.e_data({d.name}, self.SBE_DATA[{i}].max_length, {_lit(d.name)}),"
+                )
+            w("        )")
         # properties
         for p in plans:
             f = p.field
@@ -532,6 +528,87 @@ class _Generator:
             w(f"    def {d.name}(self) -> bytes:")
             w(f'        """{_doc(d.description)} (tag {d.id}, var data)."""')
             w(f"        return self._data[{i}]")
+        if not simple:
+            self.gen_tail(cls_name, groups, datas)
+
+    def gen_tail(self, cls_name: str, groups: tuple[Group, ...], datas: tuple[Data, ...]) -> None:
+        """Straight-line decoding and encoding of the groups and var data after a root block."""
+        w = self.w
+        w()
+        w("    def _decode_tail(self, buf: _rt.Buffer, pos: int, version: int, end: int) -> int:")
+        for i, g in enumerate(groups):
+            dim = f"_DIM_{g.dimension.name}"
+            size = g.dimension.size
+            label = _lit(f"{cls_name}.{g.name}")
+            w(f"        g{i}: tuple[_rt.GroupEntry, ...] = ()")
+            ind = "        "
+            if g.since_version:
+                w(f"        if version >= {g.since_version}:")
+                ind += "    "
+            w(f"{ind}if pos + {size} > end:")
+            w(f"{ind}    raise _rt.overrun({label}, 'group header')")
+            count_member = g.dimension.member("numInGroup")
+            assert count_member is not None
+            count_offset = 0
+            for m in g.dimension.members:
+                if m.name == "numInGroup":
+                    break
+                count_offset += m.size
+            if (
+                count_member.size == 1
+            ):  # the common case: read the count byte, unpack only if non-zero
+                w(f"{ind}if buf[pos + {count_offset}]:")
+                w(f"{ind}    entry_length, count = {dim}.unpack_from(buf, pos)")
+                w(
+                    f"{ind}    g{i}, pos = _rt.decode_entries({cls_name}_{g.name}, buf, pos + {size}, entry_length, "
+                    f"count, version, end, {label})"
+                )
+                w(f"{ind}else:")
+                w(f"{ind}    pos += {size}")
+            else:
+                w(f"{ind}entry_length, count = {dim}.unpack_from(buf, pos)")
+                w(f"{ind}pos += {size}")
+                w(f"{ind}if count:")
+                w(
+                    f"{ind}    g{i}, pos = _rt.decode_entries({cls_name}_{g.name}, buf, pos, entry_length, count, "
+                    f"version, end, {label})"
+                )
+        for i, d in enumerate(datas):
+            length = d.type.member("length")
+            assert length is not None
+            size = PRIMITIVES[length.primitive][1]
+            label = _lit(f"{cls_name}.{d.name}")
+            w(f'        d{i} = b""')
+            ind = "        "
+            if d.since_version:
+                w(f"        if version >= {d.since_version}:")
+                ind += "    "
+            w(f"{ind}if pos + {size} > end:")
+            w(f"{ind}    raise _rt.overrun({label}, 'length')")
+            w(f"{ind}(n,) = _LEN_{d.type.name}.unpack_from(buf, pos)")
+            w(f"{ind}pos += {size}")
+            w(f"{ind}if pos + n > end:")
+            w(f"{ind}    raise _rt.overrun({label}, 'data')")
+            w(f"{ind}d{i} = bytes(buf[pos : pos + n])")
+            w(f"{ind}pos += n")
+        if groups:
+            w(f"        self._groups = ({''.join(f'g{i}, ' for i in range(len(groups))).rstrip()})")
+        if datas:
+            w(f"        self._data = ({''.join(f'd{i}, ' for i in range(len(datas))).rstrip()})")
+        w("        return pos")
+        w()
+        w("    def _encode_tail(self, out: bytes) -> bytes:")
+        if groups:
+            w(f"        ({''.join(f'g{i}, ' for i in range(len(groups))).rstrip()}) = self._groups")
+        for i, g in enumerate(groups):
+            w(f"        out += _DIM_{g.dimension.name}.pack({g.block_length}, len(g{i}))")
+            w(f"        for e in g{i}:")
+            w("            out += e._encode_body()")
+        if datas:
+            w(f"        ({''.join(f'd{i}, ' for i in range(len(datas))).rstrip()}) = self._data")
+        for i, d in enumerate(datas):
+            w(f"        out += _LEN_{d.type.name}.pack(len(d{i})) + d{i}")
+        w("        return out")
 
     def primitive_of(self, f: Field) -> str:
         t = f.type
@@ -579,6 +656,26 @@ class _Generator:
         hdr = "".join(PRIMITIVES[m.primitive][0] for m in s.header.members)
         w(f'_HEADER: Final = Struct("<{hdr}")')
         w("HEADER_SIZE: Final = _HEADER.size")
+        dims: dict[str, str] = {}
+        lens: dict[str, str] = {}
+
+        def walk(groups: tuple[Group, ...], datas: tuple[Data, ...]) -> None:
+            for g in groups:
+                dims[g.dimension.name] = "".join(
+                    PRIMITIVES[m.primitive][0] for m in g.dimension.members
+                )
+                walk(g.groups, g.data)
+            for d in datas:
+                length = d.type.member("length")
+                assert length is not None
+                lens[d.type.name] = PRIMITIVES[length.primitive][0]
+
+        for msg in s.messages:
+            walk(msg.groups, msg.data)
+        for name, codes in dims.items():
+            w(f'_DIM_{name}: Final = Struct("<{codes}")')
+        for name, code in lens.items():
+            w(f'_LEN_{name}: Final = Struct("<{code}")')
         self.gen_enums()
         self.gen_composites()
         for m in s.messages:

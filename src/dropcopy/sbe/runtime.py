@@ -18,7 +18,7 @@ holds every field its version defines; fields newer than the sender's version re
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, ClassVar, NamedTuple, Self
@@ -126,41 +126,22 @@ class Block:
     def _decode_body(
         cls, buf: Buffer, pos: int, block_length: int, version: int, end: int
     ) -> tuple[Self, int]:
-        self = cls._decode_root(buf, pos, block_length, version, end)
-        pos += block_length
+        if (
+            block_length == cls.BLOCK_LENGTH
+            and version >= cls._MAX_SINCE
+            and pos + block_length <= end
+        ):
+            self = object.__new__(cls)
+            self._raw = cls._STRUCT.unpack_from(buf, pos)  # type: ignore[misc]
+        else:
+            self = cls._decode_root(buf, pos, block_length, version, end)
         if cls._SIMPLE:
-            return self, pos
-        groups: list[tuple[GroupEntry, ...]] = []
-        for g in cls.SBE_GROUPS:
-            if g.since_version > version:
-                groups.append(())
-                continue
-            dim = g.dimension
-            if pos + dim.size > end:
-                raise DecodeError(f"{cls.NAME}.{g.name}: group header overruns the message")
-            entry_length, count = dim.unpack_from(buf, pos)
-            pos += dim.size
-            entries = []
-            for _ in range(count):
-                entry, pos = g.entry._decode_body(buf, pos, entry_length, version, end)
-                entries.append(entry)
-            groups.append(tuple(entries))
-        self._groups = tuple(groups)  # type: ignore[misc]
-        datas = []
-        for d in cls.SBE_DATA:
-            if d.since_version > version:
-                datas.append(b"")
-                continue
-            if pos + d.length.size > end:
-                raise DecodeError(f"{cls.NAME}.{d.name}: length overruns the message")
-            (n,) = d.length.unpack_from(buf, pos)
-            pos += d.length.size
-            if pos + n > end:
-                raise DecodeError(f"{cls.NAME}.{d.name}: {n} bytes of data overrun the message")
-            datas.append(bytes(buf[pos : pos + n]))
-            pos += n
-        self._data = tuple(datas)  # type: ignore[misc]
-        return self, pos
+            return self, pos + block_length
+        return self, self._decode_tail(buf, pos + block_length, version, end)
+
+    def _decode_tail(self, buf: Buffer, pos: int, version: int, end: int) -> int:
+        """Groups and var data after the root block (generated for classes that have them)."""
+        raise NotImplementedError  # pragma: no cover
 
     # -- encoding ---------------------------------------------------------------------------
 
@@ -169,16 +150,11 @@ class Block:
             out = self._STRUCT.pack(*self._raw)
         except struct.error as exc:
             raise EncodeError(f"{self.NAME}: {exc} ({self._describe_bad_value()})") from None
-        if self._SIMPLE:
-            return out
-        parts = [out]
-        for g, entries in zip(self.SBE_GROUPS, self._groups, strict=True):
-            parts.append(g.dimension.pack(g.entry.BLOCK_LENGTH, len(entries)))
-            parts.extend(e._encode_body() for e in entries)
-        for d, value in zip(self.SBE_DATA, self._data, strict=True):
-            parts.append(d.length.pack(len(value)))
-            parts.append(value)
-        return b"".join(parts)
+        return out if self._SIMPLE else self._encode_tail(out)
+
+    def _encode_tail(self, out: bytes) -> bytes:
+        """``out`` + the encoded groups and var data (generated for classes that have them)."""
+        raise NotImplementedError  # pragma: no cover
 
     def _describe_bad_value(self) -> str:
         codes = _slot_codes(self._STRUCT)
@@ -253,7 +229,11 @@ class MessageBase(Block):
                 return self._HEADER + self._STRUCT.pack(*self._raw)
             except struct.error as exc:
                 raise EncodeError(f"{self.NAME}: {exc} ({self._describe_bad_value()})") from None
-        return self._HEADER + self._encode_body()
+        try:
+            out = self._HEADER + self._STRUCT.pack(*self._raw)
+        except struct.error as exc:
+            raise EncodeError(f"{self.NAME}: {exc} ({self._describe_bad_value()})") from None
+        return self._encode_tail(out)
 
 
 class MessageHeader(NamedTuple):
@@ -272,8 +252,7 @@ class Codec:
         self.schema_id = schema_id
         self.header = header
         self.templates = templates
-        self._header_size = header.size
-        self._unpack_header = header.unpack_from
+        self.decode = self._make_decode()
 
     def decode_header(self, buf: Buffer, offset: int = 0, end: int | None = None) -> MessageHeader:
         if end is None:
@@ -284,36 +263,96 @@ class Codec:
             )
         return MessageHeader(*self.header.unpack_from(buf, offset))
 
-    def decode(self, buf: Buffer, offset: int = 0, end: int | None = None) -> MessageBase:
-        """Decode one message occupying ``buf[offset:end]`` (``end`` defaults to the buffer's end).
+    def _make_decode(self) -> Callable[..., MessageBase]:
+        # Everything the hot path needs is bound as a local: one dict lookup per message.
+        plans = {
+            tid: (
+                cls,
+                cls.BLOCK_LENGTH,
+                cls._MAX_SINCE,
+                cls._STRUCT.unpack_from,
+                None if cls._SIMPLE else cls._decode_tail,
+            )
+            for tid, cls in self.templates.items()
+        }
+        unpack_header = self.header.unpack_from
+        header_size = self.header.size
+        schema_id = self.schema_id
+        new = object.__new__
 
-        Raises :class:`DecodeError` for anything that is not a message of this schema.
-        """
-        if end is None:
-            end = len(buf)
-        if end - offset < self._header_size:
-            raise DecodeError(f"{end - offset} bytes is shorter than the message header")
-        block_length, template_id, schema_id, version = self._unpack_header(buf, offset)
-        if schema_id != self.schema_id:
-            raise DecodeError(f"schemaId {schema_id}, expected {self.schema_id}")
-        cls = self.templates.get(template_id)
-        if cls is None:
-            raise DecodeError(f"unknown templateId {template_id}")
-        pos = offset + self._header_size
-        if (
-            cls._SIMPLE
-            and block_length == cls.BLOCK_LENGTH
-            and version >= cls._MAX_SINCE
-            and pos + block_length <= end
-        ):  # the common case, inlined: one unpack
-            msg = object.__new__(cls)
-            msg._raw = cls._STRUCT.unpack_from(buf, pos)  # type: ignore[misc]
+        def decode(buf: Buffer, offset: int = 0, end: int | None = None) -> MessageBase:
+            """Decode one message occupying ``buf[offset:end]`` (``end``: the buffer's end).
+
+            Raises :class:`DecodeError` for anything that is not a message of this schema.
+            """
+            if end is None:
+                end = len(buf)
+            if end - offset < header_size:
+                raise DecodeError(f"{end - offset} bytes is shorter than the message header")
+            block_length, template_id, sid, version = unpack_header(buf, offset)
+            plan = plans.get(template_id)
+            if plan is None or sid != schema_id:
+                if sid != schema_id:
+                    raise DecodeError(f"schemaId {sid}, expected {schema_id}")
+                raise DecodeError(f"unknown templateId {template_id}")
+            cls, expected_length, max_since, unpack, tail = plan
+            pos = offset + header_size
+            if (
+                block_length == expected_length
+                and version >= max_since
+                and pos + block_length <= end
+            ):
+                msg: MessageBase = new(cls)
+                msg._raw = unpack(buf, pos)  # type: ignore[misc]
+                if tail is not None:
+                    tail(msg, buf, pos + block_length, version, end)
+                return msg
+            try:
+                msg, _ = cls._decode_body(buf, pos, block_length, version, end)
+            except struct.error as exc:  # defensive: every overrun is checked before unpacking
+                raise DecodeError(f"{cls.NAME}: {exc}") from None
             return msg
-        try:
-            msg, _ = cls._decode_body(buf, pos, block_length, version, end)
-        except struct.error as exc:  # defensive: every overrun is checked above
-            raise DecodeError(f"{cls.NAME}: {exc}") from None
-        return msg
+
+        return decode
+
+
+# -- helpers of generated group/data code ------------------------------------------------------
+
+
+def decode_entries(
+    entry: type[GroupEntry],
+    buf: Buffer,
+    pos: int,
+    entry_length: int,
+    count: int,
+    version: int,
+    end: int,
+    name: str,
+) -> tuple[tuple[GroupEntry, ...], int]:
+    """``count`` entries of a repeating group, each ``entry_length`` bytes (+ its own groups)."""
+    if entry._SIMPLE and entry_length == entry.BLOCK_LENGTH and version >= entry._MAX_SINCE:
+        if pos + entry_length * count > end:
+            raise DecodeError(
+                f"{name}: {count} entries of {entry_length} bytes overrun the message"
+            )
+        unpack = entry._STRUCT.unpack_from
+        new = object.__new__
+        entries = []
+        for _ in range(count):
+            e = new(entry)
+            e._raw = unpack(buf, pos)  # type: ignore[misc]
+            entries.append(e)
+            pos += entry_length
+        return tuple(entries), pos
+    out = []
+    for _ in range(count):
+        e, pos = entry._decode_body(buf, pos, entry_length, version, end)
+        out.append(e)
+    return tuple(out), pos
+
+
+def overrun(name: str, what: str) -> DecodeError:
+    return DecodeError(f"{name}: {what} overruns the message")
 
 
 # -- value conversions used by generated code --------------------------------------------------
