@@ -70,6 +70,8 @@ def test_any_chunking_yields_the_same_messages(cuts: list[int]) -> None:
     ],
 )
 def test_invalid_sofh_is_terminate_18_and_stops_the_stream(header: bytes, why: str) -> None:
+    # AI-18: a bad SOFH (size < 12, size > max, encoding != 0xCAFE) -> Terminate 18, the stream
+    # cannot be resynchronised
     dec = Decoder()
     out = dec.feed(encode(SEQ) + header + encode(SEQ)[4:] + encode(TERM))
     assert out[0] == SEQ
@@ -99,6 +101,8 @@ def test_size_limit_is_named_and_enforced() -> None:
 
 
 def test_framed_but_undecodable_is_decoding_error_19_and_the_stream_continues() -> None:
+    # I-256 / AI-18: a framed but undecodable message (unknown template, schemaId != 8, block
+    # too short) is reported as DecodingError (19) and disregarded; the next frame is read
     bad_template = frame(struct.pack("<HHHH", 14, 512, 8, 9) + bytes(14))  # no template 512
     bad_schema = frame(struct.pack("<HHHH", 14, 506, 7, 9) + bytes(14))
     short_block = frame(struct.pack("<HHHH", 10, 506, 8, 9) + bytes(10))

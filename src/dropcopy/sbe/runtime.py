@@ -557,7 +557,8 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.name
     if isinstance(value, Decimal):
-        return str(value)
+        text = format(value.normalize(), "f") if value else "0"
+        return text
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, tuple) and hasattr(value, "_asdict"):

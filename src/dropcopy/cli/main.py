@@ -1,0 +1,31 @@
+"""The ``dropcopy`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from .decode import decode_command
+
+app = typer.Typer(
+    name="dropcopy",
+    help="CME Globex iLink 3, Drop Copy 4.0 and Request Center: venue and client tools.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("decode")(decode_command)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the dropcopy version and the iLink 3 schema it was generated from."""
+    from dropcopy import __version__
+    from dropcopy.ilink3 import messages
+
+    typer.echo(
+        f"dropcopy {__version__} (iLink 3 SBE schema id {messages.SCHEMA_ID}, version "
+        f"{messages.SCHEMA_VERSION}, {messages.SCHEMA_DESCRIPTION})"
+    )
+
+
+if __name__ == "__main__":
+    app()
