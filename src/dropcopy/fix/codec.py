@@ -613,6 +613,11 @@ def _decode_framed(raw: bytes, body_end: int, strict: bool) -> Message | None:
     n = body_end + 7
     if len(raw) != n or not raw.startswith(b"\x0110=", body_end - 1) or raw[-1] != 1:
         return None
+    if b"\x01212=" in raw:  # a 35=n: its data field makes the whole-message checks below moot
+        if _TRAILER_CHECK.get(raw[-4:-1]) != _byte_sum(raw) & 0xFF:
+            return None
+        msg = _decode_data_last(raw, body_end)
+        return msg if msg is not None else _parse_general(raw, body_end, strict)
     skeleton = raw.translate(None, _PRINTABLE_NOT_EQ)
     simple = skeleton == _EQ_SOH[: len(skeleton)]  # one "=" per field, printable ASCII
     if n <= 256 or (simple and n <= 515):
@@ -635,6 +640,44 @@ def _decode_framed(raw: bytes, body_end: int, strict: bool) -> Message | None:
                 _LAYOUTS[layout] = tags
         return Message(raw, tags, flat[1::2])
     return _parse_general(raw, body_end, strict)
+
+
+def _decode_data_last(raw: bytes, body_end: int) -> Message | None:
+    """Fast path for the Drop Copy 35=n shape (wire notes §2.1: 212/213 are the only body fields
+    after the header): ordinary printable fields, then 212=<n> and a 213 of n bytes that ends the
+    body. The first ``SOH 212=`` is the real tag (an ordinary value cannot hold SOH, and the data
+    comes after it). Anything else returns None for the general parser."""
+    i = raw.find(b"\x01212=", 0, body_end)
+    if i < 0:
+        return None
+    j = raw.find(SOH, i + 5, i + 6 + MAX_BODY_LENGTH_DIGITS)
+    if j < 0:
+        return None
+    length_text = raw[i + 5 : j]
+    if not length_text.isdigit() or not raw.startswith(b"213=", j + 1):
+        return None
+    start = j + 5
+    end = start + int(length_text)
+    if end + 1 != body_end or raw[end] != 1:
+        return None
+    head = raw[: i + 1]
+    skeleton = head.translate(None, _PRINTABLE_NOT_EQ)
+    if skeleton != _EQ_SOH[: len(skeleton)]:
+        return None
+    flat = head.replace(b"=", SOH).split(SOH)
+    tag_texts = flat[0:-1:2]
+    layout = b"=".join(tag_texts) + b"=212=213"
+    tags = _LAYOUTS.get(layout)
+    if tags is None:
+        try:
+            tags = (*map(_TAG_GET, tag_texts), 212, 213, 10)
+        except KeyError:
+            return None
+        if len(_LAYOUTS) < _LAYOUT_CACHE_LIMIT and len(tags) <= _LAYOUT_MAX_FIELDS:
+            _LAYOUTS[layout] = tags
+    values = flat[1::2]
+    values += (length_text, raw[start:end], raw[body_end + 3 : -1])
+    return Message(raw, tags, values)
 
 
 def decode(raw: bytes, *, strict: bool = True) -> Message:
