@@ -265,8 +265,9 @@ class Codec:
 
     def _make_decode(self) -> Callable[..., MessageBase]:
         # Everything the hot path needs is bound as a local: one dict lookup per message.
+        # keyed by schemaId << 16 | templateId: one lookup checks both
         plans = {
-            tid: (
+            self.schema_id << 16 | tid: (
                 cls,
                 cls.BLOCK_LENGTH,
                 cls._MAX_SINCE,
@@ -290,8 +291,8 @@ class Codec:
             if end - offset < header_size:
                 raise DecodeError(f"{end - offset} bytes is shorter than the message header")
             block_length, template_id, sid, version = unpack_header(buf, offset)
-            plan = plans.get(template_id)
-            if plan is None or sid != schema_id:
+            plan = plans.get(sid << 16 | template_id)
+            if plan is None:
                 if sid != schema_id:
                     raise DecodeError(f"schemaId {sid}, expected {schema_id}")
                 raise DecodeError(f"unknown templateId {template_id}")
