@@ -15,9 +15,10 @@ ALLOWED = {
     "sbe": set(),
     "ilink3": {"sbe"},
     "fix": {"sbe", "ilink3"},
-    "cli": {"sbe", "ilink3", "fix"},
+    "fixp": {"sbe", "ilink3"},
+    "cli": {"sbe", "ilink3", "fix", "fixp"},
 }
-SANS_IO = {"sbe", "ilink3", "fix"}
+SANS_IO = {"sbe", "ilink3", "fix", "fixp"}
 FORBIDDEN_IN_CORES = {
     "asyncio",
     "socket",

@@ -70,3 +70,33 @@ def test_check_fails_loudly_when_a_field_is_missing(monkeypatch: pytest.MonkeyPa
     monkeypatch.delitem(fields.SEQ_NUM, 525)
     with pytest.raises(fields.SchemaMismatch, match="525"):
         fields._check()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    blocks(messages.ExecutionReportCancel534),
+    st.integers(1, 2**32 - 1),
+    st.integers(1, 2**64 - 2),
+    st.integers(0, 2**63),
+)
+def test_stamp_sets_seqnum_uuid_and_sending_time(
+    msg: messages.ExecutionReportCancel534, seq: int, uuid: int, t: int
+) -> None:
+    back = messages.decode(fields.stamp(msg.encode(), seq, uuid, t))
+    assert isinstance(back, messages.ExecutionReportCancel534)
+    assert (back.SeqNum, back.UUID, back.SendingTimeEpoch) == (seq, uuid, t)
+    assert back.ExecID == msg.ExecID and back.OrderID == msg.OrderID
+
+
+def test_stamp_customer_message_has_no_uuid() -> None:
+    nos = messages.NewOrderSingle514(
+        Price="1", OrderQty=1, SecurityID=1, Side=1, SeqNum=0, SenderID="S", ClOrdID="C", PartyDetailsListReqID=1,
+        OrderRequestID=1, SendingTimeEpoch=0, Location="US,IL", OrdType="2", ManualOrderIndicator=0,
+    )  # fmt: skip
+    back = messages.decode(fields.stamp(nos.encode(), 7, 99, 5))
+    assert isinstance(back, messages.NewOrderSingle514)
+    assert (back.SeqNum, back.SendingTimeEpoch) == (7, 5)
+    with pytest.raises(ValueError):
+        fields.stamp(
+            messages.Sequence506(UUID=1, NextSeqNo=1, KeepAliveIntervalLapsed=0).encode(), 1, 1, 1
+        )

@@ -111,3 +111,27 @@ def with_poss_retrans(sbe: bytes, flag: bool = True) -> bytes:
     out = bytearray(sbe)
     out[HEADER_SIZE + f.offset] = 1 if flag else 0
     return bytes(out)
+
+
+_U64 = Struct("<Q")
+
+
+def stamp(sbe: bytes, seq_num: int, uuid: int | None, sending_time: int | None) -> bytes:
+    """A copy of a business message with SeqNum, and UUID / SendingTimeEpoch where given.
+
+    The session layer assigns these when it sends (seed 004 "Message Sequence Numbers": every
+    business message explicitly carries its sequence number); builders leave them at 0.
+    """
+    tid = template_of(sbe)
+    f = SEQ_NUM.get(tid)
+    if f is None:
+        raise ValueError(f"template {tid} is not a business message")
+    out = bytearray(sbe)
+    _U32.pack_into(out, HEADER_SIZE + f.offset, seq_num)
+    if uuid is not None:
+        u = UUID.get(tid)
+        if u is not None:
+            _U64.pack_into(out, HEADER_SIZE + u.offset, uuid)
+    if sending_time is not None:
+        _U64.pack_into(out, HEADER_SIZE + SENDING_TIME_EPOCH[tid].offset, sending_time)
+    return bytes(out)
