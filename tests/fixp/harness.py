@@ -121,7 +121,7 @@ class Pair:
                 uuid=self.client.uuid or UUID,
                 session=SESSION,
                 firm=FIRM,
-            )  # fmt: skip
+            )
         )
         self.pump()
         got = [e for e in self.gw_events if isinstance(e, ev.EstablishReceived)]
