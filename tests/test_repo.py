@@ -16,7 +16,10 @@ ALLOWED = {
     "ilink3": {"sbe"},
     "fix": {"sbe", "ilink3"},
     "fixp": {"sbe", "ilink3"},
-    "cli": {"sbe", "ilink3", "fix", "fixp"},
+    "journal": set(),
+    "aio": {"sbe", "ilink3", "fix", "fixp"},
+    "venue": {"sbe", "ilink3", "fix", "fixp", "journal", "aio"},
+    "cli": {"sbe", "ilink3", "fix", "fixp", "journal", "aio", "venue"},
 }
 SANS_IO = {"sbe", "ilink3", "fix", "fixp"}
 FORBIDDEN_IN_CORES = {
@@ -57,6 +60,13 @@ def test_dependencies_point_one_way() -> None:
                     assert target == pkg or target in allowed, (
                         f"{path.relative_to(ROOT)} imports {mod}"
                     )
+
+
+def test_only_aio_imports_asyncio() -> None:
+    for path in SRC.rglob("*.py"):
+        if path.relative_to(SRC).parts[0] == "aio":
+            continue
+        assert "asyncio" not in {m.split(".")[0] for m in _imports(path)}, path.relative_to(ROOT)
 
 
 def test_protocol_cores_are_sans_io() -> None:

@@ -981,8 +981,8 @@ class FixpSession:
             raise LocalProtocolError("not established")
         if self._retx_requested:
             raise LocalProtocolError("a retransmission is already in flight")
-        if not 1 <= count <= self.config.max_retransmit:
-            raise LocalProtocolError(f"count must be 1..{self.config.max_retransmit}")
+        if not 0 <= count <= self.config.max_retransmit:  # 0 = up to the latest (I-176)
+            raise LocalProtocolError(f"count must be 0..{self.config.max_retransmit}")
         self._request(
             now, last_uuid if last_uuid is not None else self.uuid, from_seq_no, count, last_uuid
         )

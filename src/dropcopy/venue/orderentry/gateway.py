@@ -1,0 +1,405 @@
+"""iLink 3 Market Segment Gateway: the venue's answers to the FIXP machine's questions.
+
+Theory of operation
+-------------------
+Each TCP connection runs a :class:`~dropcopy.fixp.FixpSession` in the acceptor role, driven by
+the asyncio pump. The machine settles everything it can see on the connection; what needs the
+venue's memory is answered here, from a :class:`SessionBook` shared by every connection of the
+segment:
+
+* **keys** (seed 004 "Session Security"): the AccessKeyID must name a usable key (not deleted,
+  not expired) of this very session and firm, and the HMAC must verify (constant time) — else
+  NegotiationReject / EstablishmentReject code 0. Two keys may be valid at once (rotation).
+* **UUID rules** ("UUID Rules", AI-15): a Negotiate's UUID must be greater than the last UUID
+  this customer used on this segment this week (else code 2); RequestTimestamp must grow (code 3).
+  An Establish without Negotiate must name the current UUID (AI-06: else Terminate 13).
+* **weekly reset** ("Weekly Reset"): at the week's start-up (Sunday 16:00 Chicago) a customer's
+  UUIDs and sequence numbers restart; messages generated before its first initialization go to
+  the default UUID 0 (I-064); the first Establish of the week must say NextSeqNo=1 (AI-02).
+* **sequence streams** are per (session, firm, segment) and per UUID; every outbound business
+  message is journalled (durable before it is written, the pump's ``before_write`` commits) so
+  retransmission works for the current UUID or any UUID of the week, after a restart too.
+* **PreviousUUID / PreviousSeqNo** (AI-14): the UUID and SeqNum of the last business message
+  sent or generated for the customer before this acknowledgment.
+
+Orders go to an :class:`OrderHandler` (the matching engine's adapter); whatever it returns is
+published to the owning customer: sent at once if connected, else journalled for retransmission.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dropcopy.aio.pump import MachineProtocol, serve
+from dropcopy.fixp import events as ev
+from dropcopy.fixp.codes import RejectCode, RetransmitRejectCode, TerminateCode
+from dropcopy.fixp.session import FixpSession, Role, SessionConfig, State
+from dropcopy.ilink3 import fields, signing
+from dropcopy.ilink3 import messages as m
+from dropcopy.journal import Journal
+from dropcopy.sbe.runtime import MessageBase
+from dropcopy.venue.calendar import Calendar
+
+NS_PER_DAY = 86_400_000_000_000
+
+Owner = tuple[str, str]  # (Session, Firm)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    access_key_id: str
+    secret_key: str  # base64url, as Request Center delivers it
+    session: str
+    firm: str
+    expires_at: int | None = None
+    deleted: bool = False
+
+    def usable(self, now: int) -> bool:
+        return not self.deleted and (self.expires_at is None or now < self.expires_at)
+
+    def days_to_expiry(self, now: int) -> int | None:
+        """SecretKeySecureIDExpiration: in how many days the key expires."""
+        if self.expires_at is None:
+            return None
+        return max(0, (self.expires_at - now) // NS_PER_DAY)
+
+
+class KeyDirectory(Protocol):
+    def lookup(self, access_key_id: str) -> AccessKey | None: ...
+
+
+@dataclass
+class MemoryKeyDirectory:
+    keys: dict[str, AccessKey] = field(default_factory=dict)
+
+    def add(self, key: AccessKey) -> None:
+        self.keys[key.access_key_id] = key
+
+    def lookup(self, access_key_id: str) -> AccessKey | None:
+        return self.keys.get(access_key_id)
+
+
+class OrderHandler(Protocol):
+    def on_business(
+        self, owner: Owner, segment: int, msg: MessageBase, now: int
+    ) -> list[tuple[Owner, MessageBase]]:
+        """Apply a customer's business message; return the messages to publish, each to its owner."""
+        ...
+
+    def on_disconnect(
+        self, owner: Owner, segment: int, graceful: bool, now: int
+    ) -> list[tuple[Owner, MessageBase]]:
+        """The customer's primary connection ended (cancel on disconnect, I-115, AI-26)."""
+        ...
+
+
+@dataclass
+class Streams:
+    next_out: int = 1  # next SeqNum the venue sends on this UUID
+    next_in: int = 1  # next SeqNum the venue expects from the customer on this UUID
+
+
+@dataclass
+class CustomerSession:
+    """What the venue remembers about one customer session on one segment, for the week."""
+
+    owner: Owner
+    week_start: int
+    last_uuid: int = 0
+    last_request_timestamp: int = 0
+    initialized: bool = False
+    current_uuid: int = 0  # new outbound messages go here (0 until the first Establish, I-064)
+    streams: dict[int, Streams] = field(default_factory=lambda: {0: Streams()})
+    last_sent: tuple[int, int] = (0, 0)  # (uuid, seq) of the last business message published
+    primary: FixpSession | None = None
+    protocol: MachineProtocol | None = None
+
+    def stream(self, uuid: int) -> Streams:
+        return self.streams.setdefault(uuid, Streams())
+
+
+class SessionBook:
+    """Per-customer state for one market segment (shared by the primary and backup gateway)."""
+
+    def __init__(self, segment: int, calendar: Calendar | None = None) -> None:
+        self.segment = segment
+        self.calendar = calendar or Calendar()
+        self.sessions: dict[Owner, CustomerSession] = {}
+
+    def get(self, owner: Owner, now: int) -> CustomerSession:
+        week = self.calendar.week_start(now)
+        cs = self.sessions.get(owner)
+        if cs is None or cs.week_start != week:
+            # seed 004 "Weekly Reset": numbers restart at 1, UUID 0 until the customer initializes
+            cs = CustomerSession(owner, week)
+            self.sessions[owner] = cs
+        return cs
+
+    def journal_stream(self, owner: Owner) -> str:
+        return f"ilink3/{owner[0]}{owner[1]}/{self.segment}"
+
+
+class MarketSegmentGateway:
+    """One gateway instance (primary) of one market segment."""
+
+    def __init__(
+        self,
+        segment: int,
+        *,
+        keys: KeyDirectory,
+        journal: Journal,
+        handler: OrderHandler,
+        clock: Callable[[], int],
+        book: SessionBook | None = None,
+        environment_indicator: int | None = None,
+    ) -> None:
+        self.segment = segment
+        self.keys = keys
+        self.journal = journal
+        self.handler = handler
+        self.clock = clock
+        self.book = book or SessionBook(segment)
+        self.environment_indicator = environment_indicator
+        self.connections: set[MachineProtocol] = set()
+        self.server: Any = None
+        self._in_events = False
+        self._dirty: set[MachineProtocol] = set()
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def protocol_factory(self) -> MachineProtocol:
+        machine = FixpSession(
+            SessionConfig(Role.ACCEPTOR, environment_indicator=self.environment_indicator)
+        )
+        proto = MachineProtocol(
+            machine,
+            self._on_events,
+            clock=self.clock,
+            before_write=self.journal.commit,
+            on_close=self._closed,
+        )
+        self.connections.add(proto)
+        return proto
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        self.server = await serve(self.protocol_factory, host, port)
+        sock = self.server.sockets[0].getsockname()
+        return sock[0], sock[1]
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        for proto in list(self.connections):
+            proto.close()
+
+    def _closed(self, proto: MachineProtocol) -> None:
+        self.connections.discard(proto)
+
+    # -- events from a connection --------------------------------------------------------------
+
+    def _on_events(self, proto: MachineProtocol, events: list[Any]) -> None:
+        self._in_events = True
+        try:
+            self._handle(proto, events)
+        finally:
+            self._in_events = False
+        # other customers' connections that got messages (e.g. the resting side of a fill);
+        # the pump flushes ``proto`` itself: one write and one journal commit per read
+        dirty, self._dirty = self._dirty, set()
+        for other in dirty:
+            if other is not proto:
+                other.flush()
+
+    def _handle(self, proto: MachineProtocol, events: list[Any]) -> None:
+        machine = proto.machine
+        assert isinstance(machine, FixpSession)
+        now = self.clock()
+        for e in events:
+            if isinstance(e, ev.NegotiateReceived):
+                self._negotiate(machine, e.message, now)
+            elif isinstance(e, ev.EstablishReceived):
+                self._establish(proto, machine, e, now)
+            elif isinstance(e, ev.BusinessMessage):
+                cs = self.book.get((machine.session_id, machine.firm), now)
+                cs.stream(machine.uuid).next_in = machine.next_in
+                for owner, out in self.handler.on_business(cs.owner, self.segment, e.message, now):
+                    self.publish(owner, out, now)
+            elif isinstance(e, ev.RetransmitRequested):
+                self._retransmit(machine, e, now)
+            elif isinstance(e, ev.Terminated):
+                self._terminated(machine, e, now)
+
+    def _authenticate(
+        self, msg: m.Negotiate500 | m.Establish503, now: int
+    ) -> tuple[int, AccessKey | None]:
+        key = self.keys.lookup(msg.AccessKeyID)
+        if key is None or not key.usable(now) or (key.session, key.firm) != (msg.Session, msg.Firm):
+            return RejectCode.HMACNotAuthenticated, None  # unknown, deleted or expired key (I-030)
+        expected = signing.signature(key.secret_key, signing.canonical_of(msg))
+        if not hmac.compare_digest(expected, msg.HMACSignature):
+            return RejectCode.HMACNotAuthenticated, None
+        return -1, key
+
+    def _negotiate(self, machine: FixpSession, msg: m.Negotiate500, now: int) -> None:
+        code, key = self._authenticate(msg, now)
+        if key is None:
+            machine.reject_negotiate(now, code, "HMAC not authenticated")
+            return
+        cs = self.book.get((msg.Session, msg.Firm), now)
+        if msg.UUID <= cs.last_uuid:
+            machine.reject_negotiate(
+                now, RejectCode.InvalidUUID, "UUID not greater than the last used"
+            )  # I-014
+            return
+        if msg.RequestTimestamp <= cs.last_request_timestamp:
+            machine.reject_negotiate(
+                now, RejectCode.InvalidTimestamp, "RequestTimestamp not increasing"
+            )  # AI-23
+            return
+        cs.last_request_timestamp = msg.RequestTimestamp
+        prev_uuid, prev_seq = cs.last_sent
+        machine.accept_negotiate(
+            now,
+            previous_uuid=prev_uuid,
+            previous_seq_no=prev_seq,
+            secret_key_expiration=key.days_to_expiry(now),
+        )
+
+    def _establish(
+        self, proto: MachineProtocol, machine: FixpSession, e: ev.EstablishReceived, now: int
+    ) -> None:
+        msg = e.message
+        code, key = self._authenticate(msg, now)
+        if key is None:
+            machine.reject_establish(now, code, "HMAC not authenticated")
+            return
+        cs = self.book.get((msg.Session, msg.Firm), now)
+        if msg.RequestTimestamp <= cs.last_request_timestamp:
+            machine.reject_establish(
+                now, RejectCode.InvalidTimestamp, "RequestTimestamp not increasing"
+            )
+            return
+        if e.negotiated:
+            if msg.UUID <= cs.last_uuid:
+                machine.reject_establish(
+                    now, RejectCode.InvalidUUID, "UUID not greater than the last used"
+                )
+                return
+            first_of_week = not cs.initialized
+            streams = cs.stream(msg.UUID)  # a new UUID starts at 1 both ways (I-012, I-029)
+        else:
+            # intra-session binding: only the current UUID can be re-bound (AI-06, I-083)
+            if not cs.initialized or msg.UUID != cs.last_uuid:
+                machine.terminate(
+                    now,
+                    TerminateCode.InvalidUUID,
+                    "Establish without Negotiate for an unknown UUID",
+                )
+                return
+            first_of_week = False
+            streams = cs.stream(msg.UUID)
+        if (
+            cs.primary is not None
+            and cs.primary is not machine
+            and cs.primary.state is State.ESTABLISHED
+        ):
+            machine.reject_establish(
+                now, RejectCode.SessionBlocked, "session already established on another connection"
+            )
+            return
+        cs.last_request_timestamp = msg.RequestTimestamp
+        prev_uuid, prev_seq = cs.last_sent
+        if not e.negotiated and prev_uuid == msg.UUID:
+            prev_uuid = (
+                msg.UUID
+            )  # AI-14: on a same-UUID re-establish PreviousUUID is the UUID itself
+        events = machine.accept_establish(
+            now, next_seq_no=streams.next_out, expected_seq_no=streams.next_in, previous_uuid=prev_uuid,
+            previous_seq_no=prev_seq, secret_key_expiration=key.days_to_expiry(now), first_of_week=first_of_week,
+        )  # fmt: skip
+        if machine.state is State.ESTABLISHED:
+            cs.initialized = True
+            cs.last_uuid = msg.UUID
+            cs.current_uuid = msg.UUID
+            cs.primary = machine
+            cs.protocol = proto
+            streams.next_in = machine.next_in
+        for extra in events:
+            if isinstance(extra, ev.Terminated):
+                self._terminated(machine, extra, now)
+
+    # -- publishing -------------------------------------------------------------------------------
+
+    def publish(self, owner: Owner, msg: MessageBase, now: int) -> int:
+        """Send a business message to its owner (or keep it for retransmission if the owner is not
+        established); returns its SeqNum. Journalled in every case (I-085, I-115, I-249)."""
+        cs = self.book.get(owner, now)
+        stream = self.book.journal_stream(owner)
+        machine = cs.primary
+        if (
+            machine is not None
+            and machine.state is State.ESTABLISHED
+            and machine.uuid == cs.current_uuid
+        ):
+            seq = machine.next_out
+            sbe = machine.send_business(msg, now)
+            cs.stream(cs.current_uuid).next_out = machine.next_out
+            self.journal.append(stream, cs.current_uuid, seq, now, sbe)
+            if cs.protocol is not None:
+                if self._in_events:
+                    self._dirty.add(cs.protocol)
+                else:
+                    cs.protocol.flush()
+        else:
+            streams = cs.stream(cs.current_uuid)
+            seq = streams.next_out
+            sbe = fields.stamp(msg.encode(), seq, cs.current_uuid, now)
+            streams.next_out += 1
+            self.journal.append(stream, cs.current_uuid, seq, now, sbe)
+            self.journal.commit()
+        cs.last_sent = (cs.current_uuid, seq)
+        return seq
+
+    def _retransmit(self, machine: FixpSession, e: ev.RetransmitRequested, now: int) -> None:
+        cs = self.book.get((machine.session_id, machine.firm), now)
+        stream = self.book.journal_stream(cs.owner)
+        week = [u.uuid for u in self.journal.uuids(stream, since=cs.week_start)]
+        if e.uuid not in week and e.uuid not in cs.streams:
+            machine.reject_retransmit(
+                now, e.message, RetransmitRejectCode.InvalidUUID, "UUID not used this week"
+            )  # I-183
+            return
+        last = self.journal.last_seq(stream, e.uuid)
+        if e.from_seq_no > last:
+            machine.reject_retransmit(
+                now, e.message, RetransmitRejectCode.OutOfRange, f"last sequence number is {last}"
+            )
+            return
+        count = e.count or (last - e.from_seq_no + 1)  # 0 = up to the latest (I-176, AI-11)
+        if count > machine.config.max_retransmit:
+            machine.reject_retransmit(
+                now, e.message, RetransmitRejectCode.RequestLimitExceeded, "more than 2500 messages"
+            )
+            return
+        to_seq = min(last, e.from_seq_no + count - 1)
+        entries = self.journal.read(stream, e.uuid, e.from_seq_no, to_seq)
+        machine.send_retransmission(now, e.message, [x.data for x in entries])
+
+    def _terminated(self, machine: FixpSession, e: ev.Terminated, now: int) -> None:
+        if not machine.session_id:
+            return
+        cs = self.book.sessions.get((machine.session_id, machine.firm))
+        if cs is None or cs.primary is not machine:
+            return
+        streams = cs.stream(machine.uuid)
+        streams.next_out = machine.next_out
+        streams.next_in = machine.next_in
+        cs.primary = None
+        cs.protocol = None
+        graceful = e.code == 0 and e.by_peer is not None
+        for owner, out in self.handler.on_disconnect(cs.owner, self.segment, graceful, now):
+            self.publish(owner, out, now)
