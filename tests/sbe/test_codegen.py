@@ -307,3 +307,17 @@ def test_overlapping_offsets_are_refused() -> None:
     bad = SCHEMA.replace(b'type="PRICE9" offset="4"', b'type="PRICE9" offset="2"')
     with pytest.raises(SchemaError, match="overlaps"):
         read_schema(bad)
+
+
+def test_from_raw_builds_the_same_message_as_the_constructor(demo: types.ModuleType) -> None:
+    msg = order(demo)
+    same = demo.Order1.from_raw(msg.raw)  # type: ignore[attr-defined]
+    assert same == msg and same.encode() == msg.encode()  # type: ignore[attr-defined]
+    r = demo.Report2(SeqNum=3, Ratio=None, Fills=[demo.Report2_Fills(FillQty=1, FillId="F", Aggressor=0)], Note=b"n")
+    again = demo.Report2.from_raw(r.raw, [r.Fills, r.Extra], [r.Note])
+    assert again == r
+    assert demo.Report2.from_raw(r.raw).Fills == ()  # groups default to empty
+    with pytest.raises(EncodeError, match="wire values"):
+        demo.Order1.from_raw(msg.raw[:-1])  # type: ignore[attr-defined]
+    with pytest.raises(EncodeError, match="groups"):
+        demo.Report2.from_raw(r.raw, [r.Fills])

@@ -166,6 +166,32 @@ class Block:
                     return f"field {f.name}={self._raw[i]!r}"
         return "a group entry"
 
+    @classmethod
+    def from_raw(
+        cls,
+        raw: Sequence[Any],
+        groups: Sequence[Sequence[GroupEntry]] = (),
+        data: Sequence[bytes] = (),
+    ) -> Self:
+        """An instance from wire values in schema order (the form :attr:`raw` returns), without
+        the constructor's conversions — for builders whose values are already in wire form.
+        Values are checked when the message is encoded."""
+        if len(raw) != len(cls._NULL_RAW):
+            raise EncodeError(f"{cls.NAME}: {len(raw)} wire values, expected {len(cls._NULL_RAW)}")
+        obj = object.__new__(cls)
+        obj._raw = tuple(raw)  # type: ignore[misc]
+        if cls.SBE_GROUPS:
+            gs = tuple(tuple(g) for g in groups) or ((),) * len(cls.SBE_GROUPS)
+            if len(gs) != len(cls.SBE_GROUPS):
+                raise EncodeError(f"{cls.NAME}: {len(gs)} groups, expected {len(cls.SBE_GROUPS)}")
+            obj._groups = gs  # type: ignore[misc]
+        if cls.SBE_DATA:
+            ds = tuple(data) or (b"",) * len(cls.SBE_DATA)
+            if len(ds) != len(cls.SBE_DATA):
+                raise EncodeError(f"{cls.NAME}: {len(ds)} var data fields, expected {len(cls.SBE_DATA)}")
+            obj._data = ds  # type: ignore[misc]
+        return obj
+
     # -- inspection -------------------------------------------------------------------------
 
     @property
