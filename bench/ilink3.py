@@ -61,7 +61,7 @@ def serve_gateway(port_q: mp.Queue[int], journal_path: str, synchronous: str) ->
         keys = MemoryKeyDirectory()
         keys.add(AccessKey(KEY, SECRET, "BEN", "001"))
         gw = MarketSegmentGateway(
-            84, keys=keys, journal=SqliteJournal(journal_path, synchronous=synchronous), handler=EngineOrderHandler(MatchingEngine()),
+            84, keys=keys, journal=SqliteJournal(journal_path, synchronous=synchronous, checkpoint_interval=1.0), handler=EngineOrderHandler(MatchingEngine()),
             clock=time.time_ns,
         )  # fmt: skip
         _, port = await gw.start()

@@ -235,3 +235,30 @@ def test_open_journal_sqlite(tmp_path: Path) -> None:
     assert isinstance(j, SqliteJournal) and j.path == str(path)
     assert j.synchronous == "FULL"
     j.close()
+
+
+def test_background_checkpointer_keeps_the_wal_bounded_without_autocheckpoint(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    from dropcopy.journal.sqlite import SqliteJournal
+
+    path = tmp_path / "j.db"
+    j = SqliteJournal(path, synchronous="NORMAL", checkpoint_interval=0.05)
+    assert j._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    for seq in range(1, 3001):
+        j.append("s", 1, seq, seq, b"x" * 300)
+        if seq % 100 == 0:
+            j.commit()
+    j.commit()
+    deadline = time.monotonic() + 5
+    while j._checkpointer is not None and j._checkpointer.runs < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert j._checkpointer is not None and j._checkpointer.runs >= 2
+    frames, done = j.checkpoint()
+    assert done == frames  # nothing left behind by a writer-blocking checkpoint
+    j.close()
+    again = SqliteJournal(path)
+    assert again.last_seq("s", 1) == 3000 and len(again.read("s", 1, 2990, 3000)) == 11
+    again.close()
