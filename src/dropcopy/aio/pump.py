@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 
@@ -144,15 +144,3 @@ async def serve(
     """Listen on ``host:port`` (port 0 picks a free one)."""
     loop = asyncio.get_running_loop()
     return await loop.create_server(protocol_factory, host, port, reuse_address=True)
-
-
-async def connect(
-    protocol_factory: Callable[[], asyncio.Protocol], host: str, port: int
-) -> asyncio.Protocol:
-    loop = asyncio.get_running_loop()
-    _transport, protocol = await loop.create_connection(protocol_factory, host, port)
-    return protocol
-
-
-def run_soon(coro: Awaitable[Any]) -> asyncio.Future[Any]:
-    return asyncio.ensure_future(coro)
