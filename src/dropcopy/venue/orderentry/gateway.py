@@ -128,9 +128,18 @@ class SessionBook:
         self.segment = segment
         self.calendar = calendar or Calendar()
         self.sessions: dict[Owner, CustomerSession] = {}
+        self._week = (0, 0)  # [start, next start) of the week last looked up
+
+    def week_start(self, now: int) -> int:
+        start, end = self._week
+        if not start <= now < end:  # the calendar (zoneinfo) only at a week boundary
+            start = self.calendar.week_start(now)
+            end = self.calendar.week_start(start + 8 * NS_PER_DAY)
+            self._week = (start, end)
+        return start
 
     def get(self, owner: Owner, now: int) -> CustomerSession:
-        week = self.calendar.week_start(now)
+        week = self.week_start(now)
         cs = self.sessions.get(owner)
         if cs is None or cs.week_start != week:
             # seed 004 "Weekly Reset": numbers restart at 1, UUID 0 until the customer initializes

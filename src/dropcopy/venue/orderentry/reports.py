@@ -624,15 +624,29 @@ def _price(raw: int) -> int | None:
     return None if raw == _NULL_PRICE9 else raw
 
 
-def _new_order(msg: m.NewOrderSingle514, owner: Owner) -> NewOrder:
+def _order_enums(
+    msg: m.NewOrderSingle514 | m.OrderCancelReplaceRequest515,
+) -> tuple[Any, Any, m.TimeInForce]:
+    """Side, OrdType and TimeInForce of a new or replacing order (ManualOrderIndicator checked)."""
     side = _enum(_SIDES, msg.Side, 54, "Side")
     ord_type = _enum(_ORD_TYPES, msg.OrdType, 40, "OrdType")
     tif_raw = msg.TimeInForce
     tif = m.TimeInForce.Day if tif_raw is None else _enum(_TIFS, tif_raw, 59, "TimeInForce")
     _enum(_MANUAL, msg.ManualOrderIndicator, 1028, "ManualOrderIndicator")
+    return side, ord_type, tif
+
+
+def _order_prices(
+    msg: m.NewOrderSingle514 | m.OrderCancelReplaceRequest515,
+    ord_type: Any,
+    tif: m.TimeInForce,
+    price_slot: int,
+    stop_slot: int,
+) -> tuple[int | None, int | None, int | None]:
+    """Price, StopPx and ExpireDate, each required where the order type or TIF needs it."""
     raw = msg.raw
-    price = _price(raw[_NOS_PRICE])
-    stop = _price(raw[_NOS_STOP])
+    price = _price(raw[price_slot])
+    stop = _price(raw[stop_slot])
     if ord_type in _NEEDS_PRICE:
         _required(price, 44, "Price")
     if ord_type in _NEEDS_STOP:
@@ -640,6 +654,12 @@ def _new_order(msg: m.NewOrderSingle514, owner: Owner) -> NewOrder:
     expire = msg.ExpireDate
     if tif is m.TimeInForce.GoodTillDate:
         _required(expire, 432, "ExpireDate")
+    return price, stop, expire
+
+
+def _new_order(msg: m.NewOrderSingle514, owner: Owner) -> NewOrder:
+    side, ord_type, tif = _order_enums(msg)
+    price, stop, expire = _order_prices(msg, ord_type, tif, _NOS_PRICE, _NOS_STOP)
     return NewOrder(
         owner,
         _echo(msg, msg.ClOrdID, msg.OrderRequestID),
@@ -657,22 +677,9 @@ def _new_order(msg: m.NewOrderSingle514, owner: Owner) -> NewOrder:
 
 
 def _modify_order(msg: m.OrderCancelReplaceRequest515, owner: Owner) -> ModifyOrder:
-    side = _enum(_SIDES, msg.Side, 54, "Side")
-    ord_type = _enum(_ORD_TYPES, msg.OrdType, 40, "OrdType")
-    tif_raw = msg.TimeInForce
-    tif = m.TimeInForce.Day if tif_raw is None else _enum(_TIFS, tif_raw, 59, "TimeInForce")
-    _enum(_MANUAL, msg.ManualOrderIndicator, 1028, "ManualOrderIndicator")
+    side, ord_type, tif = _order_enums(msg)
     ofm = _enum({v: v for v in m.OFMOverrideReq}, msg.OFMOverride, 9768, "OFMOverride")
-    raw = msg.raw
-    price = _price(raw[_OCR_PRICE])
-    stop = _price(raw[_OCR_STOP])
-    if ord_type in _NEEDS_PRICE:
-        _required(price, 44, "Price")
-    if ord_type in _NEEDS_STOP:
-        _required(stop, 99, "StopPx")
-    expire = msg.ExpireDate
-    if tif is m.TimeInForce.GoodTillDate:
-        _required(expire, 432, "ExpireDate")
+    price, stop, expire = _order_prices(msg, ord_type, tif, _OCR_PRICE, _OCR_STOP)
     return ModifyOrder(
         owner,
         _echo(msg, msg.ClOrdID, msg.OrderRequestID),
