@@ -137,6 +137,11 @@ class MachineProtocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def abort(self) -> None:
+        """Drop the connection at once, unsent data discarded (a failing process)."""
+        if self.transport is not None:
+            self.transport.abort()
+
 
 async def serve(
     protocol_factory: Callable[[], asyncio.Protocol], host: str, port: int

@@ -21,6 +21,17 @@ segment:
   retransmission works for the current UUID or any UUID of the week, after a restart too.
 * **PreviousUUID / PreviousSeqNo** (AI-14): the UUID and SeqNum of the last business message
   sent or generated for the customer before this acknowledgment.
+* **fault tolerance** ("Fault Tolerance", AI-08): each segment has a designated primary and a
+  designated backup instance sharing one book. A customer Negotiates and Establishes on the
+  primary, then Establishes its backup process on the backup with the same UUID (NextSeqNo 0).
+  Negotiate on the backup -> NegotiationReject 28 (27 while the primary is not established);
+  Establish on the backup before the primary -> EstablishmentReject 27; a business message on
+  the backup -> BusinessReject 131 on the primary stream. When the customer's primary connection
+  ends for any reason, its backup connection gets Terminate 26 (I-251, I-284, AI-29). When the
+  primary *instance* fails (:meth:`MarketSegmentGateway.fail`), :meth:`promote` makes the backup
+  instance primary: every backup connection gets a Sequence with FaultToleranceIndicator=1 and
+  the valid NextSeqNo, and the sequence streams continue (I-276, I-295). A failed instance comes
+  back as the backup (:meth:`restore`).
 
 Orders go to an :class:`OrderHandler` (the matching engine's adapter); whatever it returns is
 published to the owning customer: sent at once if connected, else journalled for retransmission.
@@ -42,6 +53,9 @@ from dropcopy.ilink3 import messages as m
 from dropcopy.journal import Journal
 from dropcopy.sbe.runtime import MessageBase
 from dropcopy.venue.calendar import Calendar
+
+from . import reports
+from .matching import BusinessRejectReason
 
 NS_PER_DAY = 86_400_000_000_000
 
@@ -116,6 +130,9 @@ class CustomerSession:
     last_sent: tuple[int, int] = (0, 0)  # (uuid, seq) of the last business message published
     primary: FixpSession | None = None
     protocol: MachineProtocol | None = None
+    #: the customer's backup connection, on the backup instance (seed 004 "Fault Tolerance")
+    backup: FixpSession | None = None
+    backup_protocol: MachineProtocol | None = None
 
     def stream(self, uuid: int) -> Streams:
         return self.streams.setdefault(uuid, Streams())
@@ -152,7 +169,8 @@ class SessionBook:
 
 
 class MarketSegmentGateway:
-    """One gateway instance (primary) of one market segment."""
+    """One gateway instance of one market segment: the designated primary, or (``backup=True``)
+    the designated backup sharing the primary's :class:`SessionBook` and journal."""
 
     def __init__(
         self,
@@ -164,8 +182,16 @@ class MarketSegmentGateway:
         clock: Callable[[], int],
         book: SessionBook | None = None,
         environment_indicator: int | None = None,
+        backup: bool = False,
     ) -> None:
         self.segment = segment
+        #: serving as the backup instance (until promoted)
+        self.backup = backup
+        #: failed (by :meth:`fail`): its connections are gone and it accepts none until restored
+        self.failed = False
+        self.address: tuple[str, int] | None = None
+        #: the other instance of the segment (see :meth:`pair`)
+        self.peer: MarketSegmentGateway | None = None
         self.keys = keys
         self.journal = journal
         self.handler = handler
@@ -181,7 +207,9 @@ class MarketSegmentGateway:
 
     def protocol_factory(self) -> MachineProtocol:
         machine = FixpSession(
-            SessionConfig(Role.ACCEPTOR, environment_indicator=self.environment_indicator)
+            SessionConfig(
+                Role.ACCEPTOR, backup=self.backup, environment_indicator=self.environment_indicator
+            )
         )
         proto = MachineProtocol(
             machine,
@@ -196,7 +224,8 @@ class MarketSegmentGateway:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         self.server = await serve(self.protocol_factory, host, port)
         sock = self.server.sockets[0].getsockname()
-        return sock[0], sock[1]
+        self.address = (sock[0], sock[1])
+        return self.address
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -207,6 +236,77 @@ class MarketSegmentGateway:
 
     def _closed(self, proto: MachineProtocol) -> None:
         self.connections.discard(proto)
+
+    # -- fault tolerance (seed 004 "Failover Processing") -----------------------------------------
+
+    @staticmethod
+    def pair(primary: MarketSegmentGateway, backup: MarketSegmentGateway) -> None:
+        """Make two instances one segment's primary and backup: they must share the book."""
+        if primary.book is not backup.book:
+            raise ValueError("primary and backup must share one SessionBook")
+        primary.peer, backup.peer = backup, primary
+
+    async def fail(self) -> None:
+        """This instance fails (an operator drill or a crash): it stops listening and its
+        connections drop without a Terminate. Its customers' sequence state stays in the shared
+        book so the other instance can continue the streams (I-295). No cancel on disconnect: the
+        customer's session lives on at the backup."""
+        self.failed = True
+        for cs in self.book.sessions.values():
+            if cs.primary is not None and cs.protocol in self.connections:
+                self._remember(cs, cs.primary)
+                cs.primary = cs.protocol = None
+            if cs.backup is not None and cs.backup_protocol in self.connections:
+                cs.backup = cs.backup_protocol = None  # I-299: the primary is unaffected
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+        for proto in list(self.connections):
+            proto.abort()
+        if not self.backup and self.peer is not None and not self.peer.failed:
+            self.peer.promote()  # I-295: the backup is elected primary
+            self.backup = True  # when restored, this instance serves as the backup
+
+    def promote(self) -> None:
+        """The backup instance becomes primary (I-276, I-295, I-296): each established backup
+        connection is told with a Sequence carrying FaultToleranceIndicator=1 and the NextSeqNo
+        where the old primary left off, and becomes the customer's primary connection."""
+        if not self.backup:
+            return
+        now = self.clock()
+        self.backup = False
+        for cs in self.book.sessions.values():
+            machine, proto = cs.backup, cs.backup_protocol
+            if machine is None or proto not in self.connections:
+                continue
+            if cs.primary is not None:  # the customer's primary is still up elsewhere
+                continue
+            streams = cs.stream(machine.uuid)
+            machine.promote(now, next_seq_no=streams.next_out, expected_seq_no=streams.next_in)
+            cs.primary, cs.protocol = machine, proto
+            cs.backup = cs.backup_protocol = None
+            if machine.uuid != cs.current_uuid:
+                cs.current_uuid = machine.uuid
+            proto.flush()
+        # connections that were still negotiating or establishing as backup keep their role
+        for proto in self.connections:
+            assert isinstance(proto.machine, FixpSession)
+            if proto.machine.state is not State.ESTABLISHED and proto.machine.backup:
+                proto.machine.backup = False
+
+    async def restore(self, host: str | None = None, port: int | None = None) -> tuple[str, int]:
+        """Market operations bring a failed instance back, as the backup (I-299)."""
+        self.failed = False
+        self.backup = True
+        h, p = self.address or ("127.0.0.1", 0)
+        return await self.start(host or h, p if port is None else port)
+
+    @staticmethod
+    def _remember(cs: CustomerSession, machine: FixpSession) -> None:
+        streams = cs.stream(machine.uuid)
+        streams.next_out = max(streams.next_out, machine.next_out)
+        streams.next_in = max(streams.next_in, machine.next_in)
 
     # -- events from a connection --------------------------------------------------------------
 
@@ -237,6 +337,8 @@ class MarketSegmentGateway:
                 cs.stream(machine.uuid).next_in = machine.next_in
                 for owner, out in self.handler.on_business(cs.owner, self.segment, e.message, now):
                     self.publish(owner, out, now)
+            elif isinstance(e, ev.BusinessMessageOnBackup):
+                self._business_on_backup(machine, e, now)
             elif isinstance(e, ev.RetransmitRequested):
                 self._retransmit(machine, e, now)
             elif isinstance(e, ev.Terminated):
@@ -259,6 +361,17 @@ class MarketSegmentGateway:
             machine.reject_negotiate(now, code, "HMAC not authenticated")
             return
         cs = self.book.get((msg.Session, msg.Firm), now)
+        if self.backup:
+            # I-267, AI-08: no Negotiate on the backup; 27 while the primary is not established
+            if cs.primary is not None and cs.primary.state is State.ESTABLISHED:
+                machine.reject_negotiate(
+                    now, RejectCode.NegotiateNotAllowed, "Negotiate not allowed on the backup"
+                )
+            else:
+                machine.reject_negotiate(
+                    now, RejectCode.DesignatedBackup, "Negotiate with the designated primary first"
+                )
+            return
         if msg.UUID <= cs.last_uuid:
             machine.reject_negotiate(
                 now, RejectCode.InvalidUUID, "UUID not greater than the last used"
@@ -291,6 +404,9 @@ class MarketSegmentGateway:
             machine.reject_establish(
                 now, RejectCode.InvalidTimestamp, "RequestTimestamp not increasing"
             )
+            return
+        if self.backup:
+            self._establish_backup(proto, machine, cs, msg, key, now)
             return
         if e.negotiated:
             if msg.UUID <= cs.last_uuid:
@@ -341,6 +457,66 @@ class MarketSegmentGateway:
             if isinstance(extra, ev.Terminated):
                 self._terminated(machine, extra, now)
 
+    def _establish_backup(
+        self,
+        proto: MachineProtocol,
+        machine: FixpSession,
+        cs: CustomerSession,
+        msg: m.Establish503,
+        key: AccessKey,
+        now: int,
+    ) -> None:
+        """The customer's backup process binds to the backup instance (seed 004 "Fault
+        Tolerance": Negotiate and Establish on the primary first, then Establish on the backup
+        with the same UUID; I-265, I-268, I-278, AI-08)."""
+        primary = cs.primary
+        if primary is None or primary.state is not State.ESTABLISHED:
+            machine.reject_establish(
+                now, RejectCode.DesignatedBackup, "Establish with the designated primary first"
+            )  # I-265
+            return
+        if msg.UUID != primary.uuid:
+            machine.reject_establish(
+                now, RejectCode.InvalidUUID, "backup must use the primary's UUID"
+            )  # I-268, AI-08
+            return
+        if (
+            cs.backup is not None
+            and cs.backup is not machine
+            and cs.backup.state is State.ESTABLISHED
+        ):
+            machine.reject_establish(
+                now, RejectCode.SessionBlocked, "backup already established on another connection"
+            )
+            return
+        cs.last_request_timestamp = msg.RequestTimestamp
+        prev_uuid, prev_seq = cs.last_sent
+        machine.accept_establish(
+            now, next_seq_no=primary.next_out, expected_seq_no=primary.next_in, previous_uuid=prev_uuid,
+            previous_seq_no=prev_seq, secret_key_expiration=key.days_to_expiry(now),
+        )  # fmt: skip  # the ack says NextSeqNo=0 (I-272)
+        if machine.state is State.ESTABLISHED:
+            cs.backup, cs.backup_protocol = machine, proto
+
+    def _business_on_backup(
+        self, machine: FixpSession, e: ev.BusinessMessageOnBackup, now: int
+    ) -> None:
+        """I-275, AI-08: business messages go only on the primary stream; the refusal is a
+        BusinessReject 131 published on the customer's (primary) stream."""
+        owner = (machine.session_id, machine.firm)
+        for out in reports.business_reject(
+            e.message, owner, self.segment, BusinessRejectReason.NOT_SUPPORTED_ON_BACKUP,
+            "Message type not supported on backup instance", now,
+        ):  # fmt: skip
+            self.publish(owner, out, now)
+
+    def _wake(self, proto: MachineProtocol) -> None:
+        """Write what ``proto``'s machine has queued: now, or after the current read."""
+        if self._in_events:
+            self._dirty.add(proto)
+        else:
+            proto.flush()
+
     # -- publishing -------------------------------------------------------------------------------
 
     def publish(self, owner: Owner, msg: MessageBase, now: int) -> int:
@@ -359,10 +535,7 @@ class MarketSegmentGateway:
             cs.stream(cs.current_uuid).next_out = machine.next_out
             self.journal.append(stream, cs.current_uuid, seq, now, sbe)
             if cs.protocol is not None:
-                if self._in_events:
-                    self._dirty.add(cs.protocol)
-                else:
-                    cs.protocol.flush()
+                self._wake(cs.protocol)
         else:
             streams = cs.stream(cs.current_uuid)
             seq = streams.next_out
@@ -402,13 +575,25 @@ class MarketSegmentGateway:
         if not machine.session_id:
             return
         cs = self.book.sessions.get((machine.session_id, machine.firm))
-        if cs is None or cs.primary is not machine:
+        if cs is None:
             return
-        streams = cs.stream(machine.uuid)
-        streams.next_out = machine.next_out
-        streams.next_in = machine.next_in
+        if cs.backup is machine:  # I-292: the backup goes, the primary stays
+            cs.backup = cs.backup_protocol = None
+            return
+        if cs.primary is not machine:
+            return
+        self._remember(cs, machine)
         cs.primary = None
         cs.protocol = None
+        backup, backup_proto = cs.backup, cs.backup_protocol
+        if backup is not None and not backup.closed:
+            # I-251, I-284, I-285, I-287, AI-29: the primary's end takes the backup with it
+            cs.backup = cs.backup_protocol = None
+            backup.terminate(
+                now, TerminateCode.DisconnectOrTerminateFromPrimary, "primary session ended"
+            )
+            if backup_proto is not None:
+                self._wake(backup_proto)
         graceful = e.code == 0 and e.by_peer is not None
         for owner, out in self.handler.on_disconnect(cs.owner, self.segment, graceful, now):
             self.publish(owner, out, now)

@@ -223,6 +223,7 @@ class BusinessRejectReason(IntEnum):
     VALUE_OUT_OF_RANGE = 100
     INCORRECT_DATA_FORMAT = 101
     ENUM_NOT_SUPPORTED = 115
+    NOT_SUPPORTED_ON_BACKUP = 131
 
 
 class MassActionRejectReason(IntEnum):

@@ -791,6 +791,21 @@ def command_from_message(
         )
 
 
+def business_reject(
+    msg: MessageBase,
+    owner: tuple[str, str],
+    segment: int,
+    reason: BusinessRejectReason,
+    text: str,
+    now: int,
+) -> list[MessageBase]:
+    """A BusinessReject521 refusing ``msg`` for a reason outside the engine (e.g. 131, a business
+    message on the backup instance)."""
+    who = Owner(owner[0], owner[1], segment)
+    event = BusinessRejected(now, who, _loose_echo(msg), msg.SEMANTIC_TYPE, reason, text)
+    return to_messages(event, now)
+
+
 def _loose_echo(msg: MessageBase) -> Echo:
     """The echo fields a message has, whatever its template."""
     manual = getattr(msg, "ManualOrderIndicator", None)
