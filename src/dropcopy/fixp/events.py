@@ -112,6 +112,13 @@ class RetransmissionStarted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RetransmissionFinished(Event):
+    """Every message of the answered RetransmitRequest for ``uuid`` has arrived."""
+
+    uuid: int
+
+
+@dataclass(frozen=True, slots=True)
 class RetransmitRejected(Event):
     reject: m.RetransmitReject510
 

@@ -972,6 +972,11 @@ class FixpSession:
         self._retx_uuid = uuid
         self._retx_remaining = count
 
+    @property
+    def retransmission_in_flight(self) -> bool:
+        """Initiator: a RetransmitRequest is waiting for its messages (one at a time, I-192)."""
+        return self._retx_requested
+
     def request_retransmission(
         self, now: int, *, from_seq_no: int, count: int, last_uuid: int | None = None
     ) -> list[ev.Event]:
@@ -1004,6 +1009,7 @@ class FixpSession:
     def _finish_retransmission(self, now: int) -> None:
         self._retx_requested = False
         self._retx_remaining = 0
+        self._events.append(ev.RetransmissionFinished(self._retx_uuid))
         if self.next_in <= self._gap_reported_to:
             # I-188, I-191: request the rest of the gap, one batch of at most 2500 at a time
             self._gap(self.next_in, self._gap_reported_to, now)
