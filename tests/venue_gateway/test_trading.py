@@ -10,7 +10,9 @@ import pytest
 
 from dropcopy.aio.ilink3 import ILink3Client
 from dropcopy.ilink3 import messages as m
+from dropcopy.ilink3.codec import decode_message
 from dropcopy.journal.memory import MemoryJournal
+from dropcopy.venue.activity import ActivityLog
 from dropcopy.venue.orderentry.engine_handler import EngineOrderHandler
 from dropcopy.venue.orderentry.gateway import AccessKey, MarketSegmentGateway, MemoryKeyDirectory
 from dropcopy.venue.orderentry.matching import MatchingEngine
@@ -125,3 +127,37 @@ async def test_I247_ungraceful_disconnect_cancels_working_day_orders_but_gtc_sur
     assert isinstance(got.message, m.ExecutionReportCancel534) and got.message.ClOrdID == "DAY"
     assert got.possible_retransmission
     await back.terminate()
+
+
+async def test_every_published_report_reaches_the_segments_activity_log_in_order() -> None:
+    v = Venue()
+    journal = MemoryJournal()
+    v.gw.journal = journal
+    v.gw.activity = log = ActivityLog(journal, 84)
+    v.host, v.port = await v.gw.start()  # type: ignore[attr-defined]
+    try:
+        buyer = await v.client("BUY", "001", "BUYERKEY000000000001")
+        seller = await v.client("SEL", "002", "SELLERKEY00000000001")
+        buyer.send(nos(m.SideReq.Buy, 5, "110.5", "B1"))
+        await buyer.next_business()
+        seller.send(nos(m.SideReq.Sell, 3, "110.5", "S1"))
+        for c, n in ((seller, 2), (buyer, 1)):
+            for _ in range(n):
+                await c.next_business()
+        records = log.read(1)
+        assert [(a.number, a.owner, a.seq_num) for a in records] == [
+            (1, ("BUY", "001"), 1),  # buyer's ack
+            (2, ("SEL", "002"), 1),  # seller's ack
+            (3, ("SEL", "002"), 2),  # seller's fill (aggressor first)
+            (4, ("BUY", "001"), 2),  # buyer's fill
+        ]
+        assert records[0].uuid == buyer.uuid and records[1].uuid == seller.uuid
+        kinds = [type(decode_message(a.sbe)).__name__ for a in records]
+        assert kinds == [
+            "ExecutionReportNew522",
+            "ExecutionReportNew522",
+            "ExecutionReportTradeOutright525",
+            "ExecutionReportTradeOutright525",
+        ]
+    finally:
+        await v.gw.stop()

@@ -52,6 +52,7 @@ from dropcopy.ilink3 import fields, signing
 from dropcopy.ilink3 import messages as m
 from dropcopy.journal import Journal
 from dropcopy.sbe.runtime import MessageBase
+from dropcopy.venue.activity import ActivityLog
 from dropcopy.venue.calendar import Calendar
 
 from . import reports
@@ -183,8 +184,11 @@ class MarketSegmentGateway:
         book: SessionBook | None = None,
         environment_indicator: int | None = None,
         backup: bool = False,
+        activity: ActivityLog | None = None,
     ) -> None:
         self.segment = segment
+        #: every published business message also goes here, for Drop Copy (venue/activity.py)
+        self.activity = activity
         #: serving as the backup instance (until promoted)
         self.backup = backup
         #: failed (by :meth:`fail`): its connections are gone and it accepts none until restored
@@ -525,24 +529,25 @@ class MarketSegmentGateway:
         cs = self.book.get(owner, now)
         stream = self.book.journal_stream(owner)
         machine = cs.primary
-        if (
-            machine is not None
-            and machine.state is State.ESTABLISHED
-            and machine.uuid == cs.current_uuid
-        ):
+        uuid = cs.current_uuid
+        live = machine is not None and machine.state is State.ESTABLISHED and machine.uuid == uuid
+        if live:
+            assert machine is not None
             seq = machine.next_out
             sbe = machine.send_business(msg, now)
-            cs.stream(cs.current_uuid).next_out = machine.next_out
-            self.journal.append(stream, cs.current_uuid, seq, now, sbe)
-            if cs.protocol is not None:
-                self._wake(cs.protocol)
+            cs.stream(uuid).next_out = machine.next_out
         else:
-            streams = cs.stream(cs.current_uuid)
+            streams = cs.stream(uuid)
             seq = streams.next_out
-            sbe = fields.stamp(msg.encode(), seq, cs.current_uuid, now)
+            sbe = fields.stamp(msg.encode(), seq, uuid, now)
             streams.next_out += 1
-            self.journal.append(stream, cs.current_uuid, seq, now, sbe)
+        self.journal.append(stream, uuid, seq, now, sbe)
+        if self.activity is not None:  # same journal, same commit: never one without the other
+            self.activity.append(owner, uuid, seq, now, sbe)
+        if not live:
             self.journal.commit()
+        elif cs.protocol is not None:
+            self._wake(cs.protocol)  # the commit happens just before the write
         cs.last_sent = (cs.current_uuid, seq)
         return seq
 
