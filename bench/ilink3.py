@@ -49,6 +49,7 @@ def order(i: int, side: m.SideReq = m.SideReq.Buy) -> m.NewOrderSingle514:
 
 def serve_gateway(port_q: mp.Queue[int], journal_path: str, synchronous: str) -> None:
     from dropcopy.journal.sqlite import SqliteJournal
+    from dropcopy.venue.activity import ActivityLog
     from dropcopy.venue.orderentry.engine_handler import EngineOrderHandler
     from dropcopy.venue.orderentry.gateway import (
         AccessKey,
@@ -60,9 +61,10 @@ def serve_gateway(port_q: mp.Queue[int], journal_path: str, synchronous: str) ->
     async def main() -> None:
         keys = MemoryKeyDirectory()
         keys.add(AccessKey(KEY, SECRET, "BEN", "001"))
+        journal = SqliteJournal(journal_path, synchronous=synchronous, checkpoint_interval=1.0)
         gw = MarketSegmentGateway(
-            84, keys=keys, journal=SqliteJournal(journal_path, synchronous=synchronous, checkpoint_interval=1.0), handler=EngineOrderHandler(MatchingEngine()),
-            clock=time.time_ns,
+            84, keys=keys, journal=journal, handler=EngineOrderHandler(MatchingEngine()),
+            clock=time.time_ns, activity=ActivityLog(journal, 84),  # every report also for Drop Copy
         )  # fmt: skip
         _, port = await gw.start()
         port_q.put(port)

@@ -252,8 +252,7 @@ async def test_retransmission_after_a_gateway_restart_reads_the_sqlite_journal(
     await c.terminate()
     await gw.stop()
     gw.journal.close()
-    # a new gateway process: same journal file, the session book rebuilt from the journal is a later
-    # issue, so retransmission is asked under the previous UUID of a new negotiation
+    # a new gateway process on the same journal file: the session book is rebuilt from it
     gw2 = MarketSegmentGateway(
         84, keys=keys, journal=SqliteJournal(str(path)), handler=AckHandler(), clock=clock
     )
@@ -262,13 +261,77 @@ async def test_retransmission_after_a_gateway_restart_reads_the_sqlite_journal(
         secret_key=SECRET, access_key_id=KEY_ID, session="ABC", firm="007", clock=clock
     )
     await c2.connect(host, port)
-    await c2.logon()
-    c2.machine.request_retransmission(clock(), from_seq_no=1, count=5, last_uuid=c.uuid)
-    c2._flush()
-    got = [await c2.next_business() for _ in range(5)]
+    ack = (await c2.logon()).ack  # a new UUID: PreviousUUID/PreviousSeqNo come from the journal
+    assert (ack.PreviousUUID, ack.PreviousSeqNo) == (c.uuid, 5)
+    got = [await c2.next_business() for _ in range(5)]  # the client recovers them by itself
     assert [g.seq_no for g in got] == [1, 2, 3, 4, 5] and all(g.uuid == c.uuid for g in got)
     assert [g.message.ClOrdID for g in got] == [f"O{i}" for i in range(5)]  # type: ignore[attr-defined]
     await c2.terminate()
+    await gw2.stop()
+
+
+async def test_I077_I014_session_book_is_rebuilt_from_the_journal_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    keys = MemoryKeyDirectory()
+    keys.add(AccessKey(KEY_ID, SECRET, "ABC", "007"))
+    path = str(tmp_path / "journal.db")
+
+    def gateway() -> MarketSegmentGateway:
+        return MarketSegmentGateway(
+            84, keys=keys, journal=SqliteJournal(path), handler=AckHandler(), clock=clock
+        )
+
+    gw = gateway()
+    host, port = await gw.start()
+    c = ILink3Client(
+        secret_key=SECRET, access_key_id=KEY_ID, session="ABC", firm="007", clock=clock
+    )
+    await c.connect(host, port)
+    await c.logon()
+    c.send_many([order(f"O{i}") for i in range(3)])
+    for _ in range(3):
+        await c.next_business()
+    await c.terminate()
+    # then a later UUID that is established but publishes nothing before the gateway crashes
+    quiet = ILink3Client(secret_key=SECRET, access_key_id=KEY_ID, session="ABC", firm="007",
+                         clock=clock, uuid=c.uuid + 10)  # fmt: skip
+    await quiet.connect(host, port)
+    await quiet.logon()
+    quiet.close()
+    await quiet.protocol.closed.wait()  # type: ignore[union-attr]
+    await gw.stop()
+    gw.journal.close()
+    gw2 = gateway()
+    host, port = await gw2.start()
+    again = ILink3Client(secret_key=SECRET, access_key_id=KEY_ID, session="ABC", firm="007",
+                         clock=clock, uuid=quiet.uuid)  # fmt: skip
+    await again.connect(host, port)
+    ack = (await again.logon(negotiate=False, next_seq_no=1, expected_seq_no=1)).ack
+    assert (ack.UUID, ack.NextSeqNo) == (quiet.uuid, 1)  # re-bound: the UUID was remembered
+    assert (ack.PreviousUUID, ack.PreviousSeqNo) == (c.uuid, 3)
+    again.send(order("Q1"))
+    assert (await again.next_business()).seq_no == 1
+    await again.terminate()
+    # I-014 survives the restart: a UUID not above the last one is still refused
+    old = ILink3Client(secret_key=SECRET, access_key_id=KEY_ID, session="ABC", firm="007",
+                       clock=clock, uuid=c.uuid + 1)  # fmt: skip
+    await old.connect(host, port)
+    with pytest.raises(LogonRejected) as info:
+        await old.logon(negotiate=True)
+    assert info.value.message.ErrorCodes == 2
+    old.close()
+    # and the earlier UUID's stream is still retransmittable
+    fresh = ILink3Client(secret_key=SECRET, access_key_id=KEY_ID, session="ABC", firm="007",
+                         clock=clock, uuid=quiet.uuid + 1)  # fmt: skip
+    await fresh.connect(host, port)
+    await fresh.logon()
+    fresh.machine.request_retransmission(clock(), from_seq_no=2, count=2, last_uuid=c.uuid)
+    fresh._flush()
+    got = [await fresh.next_business() for _ in range(3)]  # Q1 (PreviousUUID), then O1, O2
+    assert [(g.uuid, g.seq_no) for g in got] == [(quiet.uuid, 1), (c.uuid, 2), (c.uuid, 3)]
+    fresh.close()
     await gw2.stop()
 
 

@@ -131,6 +131,8 @@ class CustomerSession:
     last_sent: tuple[int, int] = (0, 0)  # (uuid, seq) of the last business message published
     primary: FixpSession | None = None
     protocol: MachineProtocol | None = None
+    #: rebuilt after a restart: the inbound numbers are not known until the next Establish
+    inbound_unknown: bool = False
     #: the customer's backup connection, on the backup instance (seed 004 "Fault Tolerance")
     backup: FixpSession | None = None
     backup_protocol: MachineProtocol | None = None
@@ -140,11 +142,20 @@ class CustomerSession:
 
 
 class SessionBook:
-    """Per-customer state for one market segment (shared by the primary and backup gateway)."""
+    """Per-customer state for one market segment (shared by the primary and backup gateway).
 
-    def __init__(self, segment: int, calendar: Calendar | None = None) -> None:
+    With a ``journal``, a customer's state is rebuilt from it the first time the customer is
+    seen after a restart: the UUIDs it established this week (stream ``ilink3-uuids/…``, one
+    marker per UUID), the next outbound SeqNum of each UUID and the last message published
+    (PreviousUUID/PreviousSeqNo). Inbound numbers are not journalled: after a restart the
+    customer's NextSeqNo is taken as the expected number on its first re-Establish."""
+
+    def __init__(
+        self, segment: int, calendar: Calendar | None = None, journal: Journal | None = None
+    ) -> None:
         self.segment = segment
         self.calendar = calendar or Calendar()
+        self.journal = journal
         self.sessions: dict[Owner, CustomerSession] = {}
         self._week = (0, 0)  # [start, next start) of the week last looked up
 
@@ -162,11 +173,33 @@ class SessionBook:
         if cs is None or cs.week_start != week:
             # seed 004 "Weekly Reset": numbers restart at 1, UUID 0 until the customer initializes
             cs = CustomerSession(owner, week)
+            if self.journal is not None:
+                self._restore(cs)
             self.sessions[owner] = cs
         return cs
 
+    def _restore(self, cs: CustomerSession) -> None:
+        """Rebuild what this week's journal knows about the customer (after a restart)."""
+        assert self.journal is not None
+        out = self.journal.uuids(self.journal_stream(cs.owner), since=cs.week_start)
+        est = self.journal.uuids(self.uuid_stream(cs.owner), since=cs.week_start)
+        for info in out:
+            cs.stream(info.uuid).next_out = info.last_seq + 1
+        known = {i.uuid for i in est} | {i.uuid for i in out if i.uuid}
+        if known:
+            cs.initialized = True
+            cs.last_uuid = cs.current_uuid = max(known)
+            cs.inbound_unknown = True
+        last = self.journal.last_message(self.journal_stream(cs.owner))
+        if last is not None and last.sent_at >= cs.week_start:
+            cs.last_sent = (last.uuid, last.seq)
+
     def journal_stream(self, owner: Owner) -> str:
         return f"ilink3/{owner[0]}{owner[1]}/{self.segment}"
+
+    def uuid_stream(self, owner: Owner) -> str:
+        """One marker entry (seq 1) per UUID the customer established this week."""
+        return f"ilink3-uuids/{owner[0]}{owner[1]}/{self.segment}"
 
 
 class MarketSegmentGateway:
@@ -200,7 +233,7 @@ class MarketSegmentGateway:
         self.journal = journal
         self.handler = handler
         self.clock = clock
-        self.book = book or SessionBook(segment)
+        self.book = book or SessionBook(segment, journal=journal)
         self.environment_indicator = environment_indicator
         self.connections: set[MachineProtocol] = set()
         self.server: Any = None
@@ -446,11 +479,17 @@ class MarketSegmentGateway:
             prev_uuid = (
                 msg.UUID
             )  # AI-14: on a same-UUID re-establish PreviousUUID is the UUID itself
+        expected = streams.next_in
+        if cs.inbound_unknown and not e.negotiated and msg.UUID == cs.current_uuid:
+            expected = max(1, msg.NextSeqNo)  # rebuilt after a restart: take the customer's word
         events = machine.accept_establish(
-            now, next_seq_no=streams.next_out, expected_seq_no=streams.next_in, previous_uuid=prev_uuid,
+            now, next_seq_no=streams.next_out, expected_seq_no=expected, previous_uuid=prev_uuid,
             previous_seq_no=prev_seq, secret_key_expiration=key.days_to_expiry(now), first_of_week=first_of_week,
         )  # fmt: skip
         if machine.state is State.ESTABLISHED:
+            if e.negotiated:  # remembered for a restart (one marker per UUID)
+                self.journal.append(self.book.uuid_stream(cs.owner), msg.UUID, 1, now, b"")
+            cs.inbound_unknown = False
             cs.initialized = True
             cs.last_uuid = msg.UUID
             cs.current_uuid = msg.UUID
