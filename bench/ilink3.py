@@ -47,7 +47,9 @@ def order(i: int, side: m.SideReq = m.SideReq.Buy) -> m.NewOrderSingle514:
     )  # fmt: skip
 
 
-def serve_gateway(port_q: mp.Queue[int], journal_path: str, synchronous: str) -> None:
+def serve_gateway(
+    port_q: mp.Queue[int], journal_path: str, synchronous: str, activity: bool = True
+) -> None:
     from dropcopy.journal.sqlite import SqliteJournal
     from dropcopy.venue.activity import ActivityLog
     from dropcopy.venue.orderentry.engine_handler import EngineOrderHandler
@@ -64,7 +66,7 @@ def serve_gateway(port_q: mp.Queue[int], journal_path: str, synchronous: str) ->
         journal = SqliteJournal(journal_path, synchronous=synchronous, checkpoint_interval=1.0)
         gw = MarketSegmentGateway(
             84, keys=keys, journal=journal, handler=EngineOrderHandler(MatchingEngine()),
-            clock=time.time_ns, activity=ActivityLog(journal, 84),  # every report also for Drop Copy
+            clock=time.time_ns, activity=ActivityLog(journal, 84) if activity else None,
         )  # fmt: skip
         _, port = await gw.start()
         port_q.put(port)
@@ -212,12 +214,15 @@ async def echo(port: int) -> float:
 
 
 def main() -> int:
+    # every report also goes to the segment's activity log for Drop Copy, unless --no-activity
+    activity = "--no-activity" not in sys.argv
     print(
-        f"python {sys.version.split()[0]}; gateway (or echo server) in a child process, client here"
+        f"python {sys.version.split()[0]}; gateway (or echo server) in a child process, client"
+        f" here; activity log {'on' if activity else 'off'}"
     )
     for synchronous in ("FULL", "NORMAL"):
         with tempfile.TemporaryDirectory() as tmp:
-            gw, port = start(serve_gateway, str(Path(tmp) / "journal.db"), synchronous)
+            gw, port = start(serve_gateway, str(Path(tmp) / "journal.db"), synchronous, activity)
             try:
                 ops = asyncio.run(throughput(port))
                 print(

@@ -37,6 +37,7 @@ another writer's lock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -389,6 +390,10 @@ class _Checkpointer:
         self._thread.start()
 
     def _run(self) -> None:
+        # copying WAL pages is CPU work that must not delay the gateway's own thread: on Linux a
+        # thread has its own nice value, so this one yields the core to the writer when contended
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         while not self._stop.wait(self.interval):
             try:
                 self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
