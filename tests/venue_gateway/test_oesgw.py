@@ -18,7 +18,9 @@ from dropcopy.fixp import events as ev
 from dropcopy.ilink3 import messages as m
 from dropcopy.journal.memory import MemoryJournal
 from dropcopy.sbe.runtime import MessageBase
+from dropcopy.venue.orderentry.engine_handler import EngineOrderHandler
 from dropcopy.venue.orderentry.gateway import AccessKey, MarketSegmentGateway, MemoryKeyDirectory
+from dropcopy.venue.orderentry.matching import MatchingEngine
 from dropcopy.venue.orderentry.party import (
     PartyDetail,
     PartyDetailsDefinition,
@@ -308,3 +310,26 @@ async def test_I306_an_earlier_oesgw_uuid_is_recoverable_from_a_new_one(oesgw: V
     assert (got.seq_no, got.uuid, got.possible_retransmission) == (1, c.uuid, True)
     assert isinstance(got.message, m.PartyDetailsDefinitionRequestAck519)
     await fresh.terminate()
+
+
+async def test_I301_orders_must_name_party_details_registered_on_the_oesgw(
+    oesgw: Venue,
+) -> None:
+    # the segment's gateway checks each order's PartyDetailsListReqID against the registry
+    oesgw.msgw.handler = EngineOrderHandler(MatchingEngine(), party_details=oesgw.oesgw.registry)
+    trader = await oesgw.logon(oesgw.msgw)
+    trader.send(order("N1"))  # PartyDetailsListReqID=1, not registered
+    refused = (await trader.next_business()).message
+    assert isinstance(refused, m.BusinessReject521)
+    assert refused.BusinessRejectReason == 1 and refused.PartyDetailsListReqID == 1
+    admin = await oesgw.logon(oesgw.oesgw)
+    admin.send(definition_request(definition(1)))
+    assert isinstance((await admin.next_business()).message, m.PartyDetailsDefinitionRequestAck519)
+    trader.send(order("N2"))
+    assert isinstance((await trader.next_business()).message, m.ExecutionReportNew522)
+    # another firm's registration does not count for this one
+    other = await oesgw.logon(oesgw.msgw, firm="042")
+    other.send(order("N3"))
+    assert (await other.next_business()).message.BusinessRejectReason == 1  # type: ignore[attr-defined]
+    for c in (trader, admin, other):
+        c.close()

@@ -14,11 +14,18 @@ from dropcopy.sbe.runtime import MessageBase
 
 from . import matching, reports
 from .gateway import Owner
+from .party import PartyDetailsRegistry
 
 
 class EngineOrderHandler:
-    def __init__(self, engine: matching.MatchingEngine) -> None:
+    """``party_details``: when given, an order whose PartyDetailsListReqID the firm has not
+    registered through the Order Entry Service Gateway gets BusinessReject 1 (Unknown ID)."""
+
+    def __init__(
+        self, engine: matching.MatchingEngine, party_details: PartyDetailsRegistry | None = None
+    ) -> None:
         self.engine = engine
+        self.party_details = party_details
 
     def _publish(self, events: list[matching.Event], now: int) -> list[tuple[Owner, MessageBase]]:
         out: list[tuple[Owner, MessageBase]] = []
@@ -31,6 +38,17 @@ class EngineOrderHandler:
         self, owner: Owner, segment: int, msg: MessageBase, now: int
     ) -> list[tuple[Owner, MessageBase]]:
         who = matching.Owner(owner[0], owner[1], segment)
+        registry = self.party_details
+        if registry is not None:
+            req_id = getattr(msg, "PartyDetailsListReqID", None)
+            if req_id is not None and not registry.known(owner[1], req_id, now):
+                return [
+                    (owner, out)
+                    for out in reports.business_reject(
+                        msg, owner, segment, matching.BusinessRejectReason.UNKNOWN_ID,
+                        f"Unknown PartyDetailsListReqID {req_id}", now,
+                    )
+                ]  # fmt: skip
         cmd = reports.command_from_message(msg, who, now)
         events: list[matching.Event] = (
             [cmd] if isinstance(cmd, matching.BusinessRejected) else self.engine.handle(cmd, now)
