@@ -16,12 +16,16 @@ ALLOWED = {
     "ilink3": {"sbe"},
     "fix": {"sbe", "ilink3"},
     "fixp": {"sbe", "ilink3"},
+    "fix42": {"sbe", "ilink3", "fix"},
     "journal": set(),
-    "aio": {"sbe", "ilink3", "fix", "fixp"},
-    "venue": {"sbe", "ilink3", "fix", "fixp", "journal", "aio"},
-    "cli": {"sbe", "ilink3", "fix", "fixp", "journal", "aio", "venue"},
+    "store": set(),
+    "aio": {"sbe", "ilink3", "fix", "fixp", "fix42"},
+    "venue": {"sbe", "ilink3", "fix", "fixp", "fix42", "journal", "aio", "store"},
+    "cli": {"sbe", "ilink3", "fix", "fixp", "fix42", "journal", "aio", "venue", "store"},
 }
-SANS_IO = {"sbe", "ilink3", "fix", "fixp"}
+# Dependency-free top-level modules anyone may import (they import nothing of dropcopy).
+ANYONE = {"keyfile"}
+SANS_IO = {"sbe", "ilink3", "fix", "fixp", "fix42"}
 FORBIDDEN_IN_CORES = {
     "asyncio",
     "socket",
@@ -57,9 +61,14 @@ def test_dependencies_point_one_way() -> None:
             for mod in _imports(path):
                 if mod.startswith("dropcopy."):
                     target = mod.split(".")[1]
-                    assert target == pkg or target in allowed, (
+                    assert target == pkg or target in allowed or target in ANYONE, (
                         f"{path.relative_to(ROOT)} imports {mod}"
                     )
+
+
+def test_top_level_modules_anyone_imports_import_nothing_of_dropcopy() -> None:
+    for name in ANYONE:
+        assert not {m for m in _imports(SRC / f"{name}.py") if m.startswith("dropcopy")}
 
 
 def test_only_aio_imports_asyncio() -> None:

@@ -1,0 +1,100 @@
+"""The store: SQLAlchemy models, migrations and repositories shared by the portal and the venue.
+
+Open it with :func:`open_store`; work in ``with store.session() as db:`` blocks; use the
+repository functions of :mod:`dropcopy.store.repo` and :mod:`dropcopy.store.keys`, which take
+the session and ``now`` (ns since the epoch). See ``docs/store.md``.
+"""
+
+from __future__ import annotations
+
+from .crypto import SecretBox
+from .database import (
+    Store,
+    create_store_engine,
+    current_revision,
+    default_data_dir,
+    default_url,
+    head_revision,
+    open_store,
+    secret_box,
+    upgrade,
+)
+from .errors import (
+    AlreadyExists,
+    InvalidValue,
+    KeyChoiceRequired,
+    LimitExceeded,
+    MasterKeyError,
+    NotFound,
+    StoreError,
+)
+from .models import (
+    AuditEvent,
+    Base,
+    Company,
+    DropCopyGroup,
+    DropCopySession,
+    DropCopySessionStatus,
+    DropCopySource,
+    Environment,
+    GlobexFirmId,
+    ILink3Session,
+    KeyPair,
+    Membership,
+    MessageTypes,
+    Notification,
+    Request,
+    RequestKind,
+    RequestStatus,
+    Role,
+    SecurityCode,
+    SecurityCodePurpose,
+    SessionType,
+    StoreMeta,
+    TwoFactorMethod,
+    User,
+)
+
+__all__ = [
+    "AlreadyExists",
+    "AuditEvent",
+    "Base",
+    "Company",
+    "DropCopyGroup",
+    "DropCopySession",
+    "DropCopySessionStatus",
+    "DropCopySource",
+    "Environment",
+    "GlobexFirmId",
+    "ILink3Session",
+    "InvalidValue",
+    "KeyChoiceRequired",
+    "KeyPair",
+    "LimitExceeded",
+    "MasterKeyError",
+    "Membership",
+    "MessageTypes",
+    "NotFound",
+    "Notification",
+    "Request",
+    "RequestKind",
+    "RequestStatus",
+    "Role",
+    "SecretBox",
+    "SecurityCode",
+    "SecurityCodePurpose",
+    "SessionType",
+    "Store",
+    "StoreError",
+    "StoreMeta",
+    "TwoFactorMethod",
+    "User",
+    "create_store_engine",
+    "current_revision",
+    "default_data_dir",
+    "default_url",
+    "head_revision",
+    "open_store",
+    "secret_box",
+    "upgrade",
+]
