@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .decode import decode_command
+from .ilink3 import app as ilink3_app
 
 app = typer.Typer(
     name="dropcopy",
@@ -13,6 +14,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("decode")(decode_command)
+app.add_typer(ilink3_app, name="ilink3")
 
 
 @app.command("version")
