@@ -427,3 +427,89 @@ def test_I162_gateway_sequence_interleaved_with_retransmission_answers() -> None
         len(p.sent_by_client(m.RetransmitRequest508)) == 2
     )  # the Sequence caused no extra request
     assert p.client.state is State.ESTABLISHED
+
+
+# -- boundary checks of Sequence FTI and of the customer's Terminate (AI-13) -------------------
+
+
+def _raw_sequence_with_fti(r: Raw, fti: int) -> bytes:
+    from dropcopy.ilink3.codec import encode
+
+    data = bytearray(encode(r.seq(1)))
+    offset = (
+        4
+        + 8
+        + next(f.offset for f in m.Sequence506.SBE_FIELDS if f.name == "FaultToleranceIndicator")
+    )
+    data[offset] = fti
+    return bytes(data)
+
+
+@pytest.mark.parametrize("fti", [2, 7, 254])
+def test_I172_sequence_with_an_out_of_range_fti_is_a_violation(fti: int) -> None:
+    r = Raw()
+    r.established()
+    term = only(r.send(_raw_sequence_with_fti(r, fti)), m.Terminate507)
+    assert term.ErrorCodes == 23 and r.gw.closed
+    assert r.gw.terminated is not None and r.gw.terminated.violation
+
+
+@pytest.mark.parametrize("fti", [0, 1, 255])
+def test_I172_sequence_fti_0_1_or_absent_is_accepted(fti: int) -> None:
+    r = Raw()
+    r.established()
+    assert r.send(_raw_sequence_with_fti(r, fti)) == [] and not r.gw.closed
+
+
+def _terminate(r: Raw, **over: Any) -> m.Terminate507:
+    kw: dict[str, Any] = dict(Reason="bye", UUID=UUID, RequestTimestamp=r.now, ErrorCodes=0)
+    kw.update(over)
+    return m.Terminate507(**kw)
+
+
+def test_I261_terminate_for_another_uuid_is_answered_with_terminate_13() -> None:
+    r = Raw()
+    r.established()
+    term = only(r.send(_terminate(r, UUID=UUID + 1)), m.Terminate507)
+    assert (term.ErrorCodes, term.UUID) == (13, UUID) and r.gw.closed
+
+
+@pytest.mark.parametrize(
+    ("over", "code"),
+    [
+        ({"RequestTimestamp": 0}, 16),
+        ({"RequestTimestamp": 2**64 - 1}, 16),
+        ({"RequestTimestamp": -100 * SECOND}, 14),  # relative: 100 s old
+        ({"UUID": 0}, 15),
+    ],
+)
+def test_I262_I261_terminate_timestamp_and_uuid_boundaries(over: dict[str, Any], code: int) -> None:
+    r = Raw()
+    r.established()
+    if over.get("RequestTimestamp", 0) < 0:
+        over = {"RequestTimestamp": r.now + over["RequestTimestamp"]}
+    term = only(r.send(_terminate(r, **over)), m.Terminate507)
+    assert term.ErrorCodes == code and r.gw.closed
+    assert r.gw.terminated is not None and r.gw.terminated.violation
+
+
+@pytest.mark.parametrize(("code", "answer"), [(999, 23), (25, 23), (0xFFFF, 17)])
+def test_I263_terminate_with_an_unknown_or_missing_code_is_a_violation(
+    code: int, answer: int
+) -> None:
+    r = Raw()
+    r.established()
+    term = only(r.send(_terminate(r, ErrorCodes=code)), m.Terminate507)
+    assert term.ErrorCodes == answer and r.gw.terminated is not None and r.gw.terminated.violation
+
+
+def test_I263_known_codes_are_not_violations() -> None:
+    graceful = Raw()
+    graceful.established()
+    term = only(graceful.send(_terminate(graceful, ErrorCodes=0)), m.Terminate507)
+    assert term.ErrorCodes == 0  # confirmed (I-240)
+    ungraceful = Raw()
+    ungraceful.established()
+    assert ungraceful.send(_terminate(ungraceful, ErrorCodes=20)) == []  # closed, no answer
+    for r in (graceful, ungraceful):
+        assert r.gw.terminated is not None and not r.gw.terminated.violation

@@ -1547,3 +1547,25 @@ async def test_I293_AI08_a_backup_under_a_different_uuid_is_refused(pair: Pair) 
     assert isinstance(ack, m.EstablishmentAck504) and ack.FaultToleranceIndicator is m.FTI.Backup
     w.close()
     prim.close()
+
+
+async def test_I090_a_session_assigned_to_other_segments_is_refused_here(
+    venue: Venue, segments: tuple[MarketSegmentGateway, MarketSegmentGateway]
+) -> None:
+    seg84, seg85 = segments
+    venue.keys.add(
+        AccessKey("AKIDONLY84ONLY84ONLY", OTHER_SECRET, "ONE", "008", segments=frozenset({84}))
+    )
+    kw: dict[str, Any] = dict(session="ONE", firm="008", access_key_id="AKIDONLY84ONLY84ONLY",
+                              secret_key=OTHER_SECRET)  # fmt: skip
+    wrong = venue.client(**kw)
+    assert seg85.address is not None
+    await wrong.connect(*seg85.address)
+    with pytest.raises(LogonRejected) as info:
+        await wrong.logon()
+    assert isinstance(info.value.message, m.NegotiationReject502)
+    assert info.value.message.ErrorCodes == 10
+    wrong.close()
+    right = await _client_on(venue, seg84, **kw)  # its own segment's gateway accepts it
+    assert right.machine.state is State.ESTABLISHED
+    await right.terminate()

@@ -111,6 +111,7 @@ class SessionConfig:
 
 
 _SESSION_TEMPLATES = fields.SESSION_TEMPLATES
+_KNOWN_TERMINATE_CODES = frozenset(int(c) for c in TerminateCode)
 _FROM_CUSTOMER = frozenset({500, 503, 508}) | fields.CUSTOMER_TEMPLATES
 _FROM_EXCHANGE = frozenset({501, 502, 504, 505, 509, 510, 513}) | fields.EXCHANGE_TEMPLATES
 _BOTH = frozenset({506, 507})
@@ -319,6 +320,11 @@ class FixpSession:
         if self.state is State.TERMINATE_SENT:
             self._close(ev.Terminated(code, reason, by_peer=False))
             return
+        if self.role is Role.ACCEPTOR:
+            violation = self._check_terminate(msg, now)
+            if violation is not None:
+                self._terminate_for(violation[0], now, violation[1])
+                return
         if code == 0:
             # I-240 / AI-20: confirm with code 0, echoing UUID and RequestTimestamp
             self._send(
@@ -331,6 +337,26 @@ class FixpSession:
                 now,
             )
         self._close(ev.Terminated(code, reason, by_peer=True))
+
+    def _check_terminate(self, msg: m.Terminate507, now: int) -> tuple[int, str] | None:
+        """Boundary checks of a customer's Terminate (I-261, I-262, I-263, AI-13): a violation
+        is answered with the matching Terminate code instead of a confirmation."""
+        if msg.UUID in (0, U64_NULL):
+            return TerminateCode.RequiredUUIDMissing, "Terminate without UUID"
+        if self.uuid and msg.UUID != self.uuid:
+            return TerminateCode.InvalidUUID, f"Terminate for UUID {msg.UUID}, bound to {self.uuid}"
+        if msg.RequestTimestamp in (0, U64_NULL):
+            return (
+                TerminateCode.RequiredRequestTimestampMissing,
+                "Terminate without RequestTimestamp",
+            )
+        if abs(msg.RequestTimestamp - now) > self.config.timestamp_tolerance:
+            return TerminateCode.InvalidTimestamp, "Terminate RequestTimestamp out of tolerance"
+        if msg.ErrorCodes == 0xFFFF:
+            return TerminateCode.RequiredCodeMissing, "Terminate without Code"
+        if msg.ErrorCodes not in _KNOWN_TERMINATE_CODES:
+            return TerminateCode.Other, f"unknown Terminate code {msg.ErrorCodes}"
+        return None
 
     # ----------------------------------------------------------------------------- timers
 
@@ -665,6 +691,14 @@ class FixpSession:
         lapsed = msg.KeepAliveIntervalLapsed
         if lapsed not in (0, 1):
             self._terminate_for(TerminateCode.RequiredKeepAliveIntervalLapsedMissing, now)  # I-171
+            return
+        if msg.FaultToleranceIndicator not in (None, 0, 1):
+            # I-172, AI-13: FTI is 0 or 1 (or absent); anything else is a protocol violation
+            self._terminate_for(
+                TerminateCode.Other,
+                now,
+                f"invalid FaultToleranceIndicator {msg.FaultToleranceIndicator}",
+            )
             return
         nxt = msg.NextSeqNo
         if nxt == U32_NULL:

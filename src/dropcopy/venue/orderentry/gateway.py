@@ -59,6 +59,10 @@ from . import reports
 from .matching import BusinessRejectReason
 
 NS_PER_DAY = 86_400_000_000_000
+_AUTH_REASONS: dict[int, str] = {
+    RejectCode.HMACNotAuthenticated: "HMAC not authenticated",
+    RejectCode.SessionBlocked: "session not assigned to this gateway",
+}
 
 Owner = tuple[str, str]  # (Session, Firm)
 
@@ -71,6 +75,8 @@ class AccessKey:
     firm: str
     expires_at: int | None = None
     deleted: bool = False
+    #: the market segments whose gateways the session is assigned to (None: every segment)
+    segments: frozenset[int] | None = None
 
     def usable(self, now: int) -> bool:
         return not self.deleted and (self.expires_at is None or now < self.expires_at)
@@ -390,12 +396,14 @@ class MarketSegmentGateway:
         expected = signing.signature(key.secret_key, signing.canonical_of(msg))
         if not hmac.compare_digest(expected, msg.HMACSignature):
             return RejectCode.HMACNotAuthenticated, None
+        if key.segments is not None and self.segment not in key.segments:
+            return RejectCode.SessionBlocked, None  # I-090: not this session's gateway
         return -1, key
 
     def _negotiate(self, machine: FixpSession, msg: m.Negotiate500, now: int) -> None:
         code, key = self._authenticate(msg, now)
         if key is None:
-            machine.reject_negotiate(now, code, "HMAC not authenticated")
+            machine.reject_negotiate(now, code, _AUTH_REASONS[code])
             return
         cs = self.book.get((msg.Session, msg.Firm), now)
         if self.backup:
@@ -434,7 +442,7 @@ class MarketSegmentGateway:
         msg = e.message
         code, key = self._authenticate(msg, now)
         if key is None:
-            machine.reject_establish(now, code, "HMAC not authenticated")
+            machine.reject_establish(now, code, _AUTH_REASONS[code])
             return
         cs = self.book.get((msg.Session, msg.Firm), now)
         if msg.RequestTimestamp <= cs.last_request_timestamp:
