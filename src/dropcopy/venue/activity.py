@@ -15,10 +15,12 @@ therefore append every outbound business message to one **activity log per marke
 * **complete**: each record carries the owner (Session, Firm), the customer UUID and SeqNum the
   message went out under, the time, and the SBE bytes exactly as stamped for the owner.
 
-Consumers read by activity number (:meth:`ActivityLog.read`, from any point kept this week) and
-may register a listener for records as they are appended (in-process). Scaled out, the same
-records go to a NATS JetStream subject per segment (issue 6); the record format is that stream's
-payload.
+The stored record is only a reference (owner, UUID, SeqNum, time, flags: 30 bytes): the SBE bytes
+are already in the owner's journal stream, and storing them twice cost the gateway a third of its
+throughput (the journal's per-row cost grows with the row). :meth:`ActivityLog.read` joins the two;
+listeners get the full record as it is appended. Consumers read by activity number (from any
+point kept this week) or register a listener (in-process). Scaled out, the full records go to a
+NATS JetStream subject per segment (issue 6); :meth:`Activity.encode` is that payload.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ class Activity(NamedTuple):
             + self.sbe
         )
 
+    def reference(self) -> bytes:
+        """The stored form: the record without its SBE bytes."""
+        return self.encode()[: _HEADER.size]
+
     @classmethod
     def decode(cls, segment: int, number: int, data: bytes) -> Activity:
         session, firm, uuid, seq, sent_at, flags = _HEADER.unpack_from(data)
@@ -83,6 +89,11 @@ class Activity(NamedTuple):
 
 
 Listener = Callable[[Activity], None]
+
+
+def owner_stream(owner: tuple[str, str], segment: int) -> str:
+    """The journal stream of one customer session's messages on one segment."""
+    return f"ilink3/{owner[0]}{owner[1]}/{segment}"
 
 
 class ActivityLog:
@@ -110,7 +121,7 @@ class ActivityLog:
             self.segment, self.next_number, owner[0], owner[1], uuid, seq_num, sent_at, sbe,
             poss_resend,
         )  # fmt: skip
-        self.journal.append(self.stream, 0, record.number, sent_at, record.encode())
+        self.journal.append(self.stream, 0, record.number, sent_at, record.reference())
         self.next_number += 1
         for listener in self.listeners:
             listener(record)
@@ -125,7 +136,10 @@ class ActivityLog:
         last = self.last_number if to_number is None else min(to_number, self.last_number)
         if from_number > last:
             return []
-        return [
-            Activity.decode(self.segment, e.seq, e.data)
-            for e in self.journal.read(self.stream, 0, max(1, from_number), last)
-        ]
+        out = []
+        for e in self.journal.read(self.stream, 0, max(1, from_number), last):
+            ref = Activity.decode(self.segment, e.seq, e.data)
+            stream = owner_stream(ref.owner, self.segment)
+            found = self.journal.read(stream, ref.uuid, ref.seq_num, ref.seq_num)
+            out.append(ref._replace(sbe=found[0].data) if found else ref)
+        return out

@@ -52,7 +52,7 @@ from dropcopy.ilink3 import fields, signing
 from dropcopy.ilink3 import messages as m
 from dropcopy.journal import Journal
 from dropcopy.sbe.runtime import MessageBase
-from dropcopy.venue.activity import ActivityLog
+from dropcopy.venue.activity import ActivityLog, owner_stream
 from dropcopy.venue.calendar import Calendar
 
 from . import reports
@@ -201,7 +201,7 @@ class SessionBook:
             cs.last_sent = (last.uuid, last.seq)
 
     def journal_stream(self, owner: Owner) -> str:
-        return f"ilink3/{owner[0]}{owner[1]}/{self.segment}"
+        return owner_stream(owner, self.segment)
 
     def uuid_stream(self, owner: Owner) -> str:
         """One marker entry (seq 1) per UUID the customer established this week."""
