@@ -382,3 +382,8 @@ async def test_I024_I028_weekly_reset_restarts_numbers_and_a_client_that_does_no
     est = await fresh.logon()
     assert est.ack.NextSeqNo == 1 and (est.ack.PreviousUUID, est.ack.PreviousSeqNo) == (0, 0)
     await fresh.terminate()
+
+
+def test_an_access_key_never_shows_its_secret() -> None:
+    key = AccessKey(KEY_ID, SECRET, "ABC", "007")
+    assert SECRET not in repr(key) and SECRET not in str(key) and KEY_ID in repr(key)

@@ -70,7 +70,7 @@ Owner = tuple[str, str]  # (Session, Firm)
 @dataclass(frozen=True, slots=True)
 class AccessKey:
     access_key_id: str
-    secret_key: str  # base64url, as Request Center delivers it
+    secret_key: str = field(repr=False)  # base64url, as Request Center delivers it; never logged
     session: str
     firm: str
     expires_at: int | None = None
