@@ -313,7 +313,12 @@ def test_from_raw_builds_the_same_message_as_the_constructor(demo: types.ModuleT
     msg = order(demo)
     same = demo.Order1.from_raw(msg.raw)  # type: ignore[attr-defined]
     assert same == msg and same.encode() == msg.encode()  # type: ignore[attr-defined]
-    r = demo.Report2(SeqNum=3, Ratio=None, Fills=[demo.Report2_Fills(FillQty=1, FillId="F", Aggressor=0)], Note=b"n")
+    r = demo.Report2(
+        SeqNum=3,
+        Ratio=None,
+        Fills=[demo.Report2_Fills(FillQty=1, FillId="F", Aggressor=0)],
+        Note=b"n",
+    )
     again = demo.Report2.from_raw(r.raw, [r.Fills, r.Extra], [r.Note])
     assert again == r
     assert demo.Report2.from_raw(r.raw).Fills == ()  # groups default to empty

@@ -188,7 +188,9 @@ class Block:
         if cls.SBE_DATA:
             ds = tuple(data) or (b"",) * len(cls.SBE_DATA)
             if len(ds) != len(cls.SBE_DATA):
-                raise EncodeError(f"{cls.NAME}: {len(ds)} var data fields, expected {len(cls.SBE_DATA)}")
+                raise EncodeError(
+                    f"{cls.NAME}: {len(ds)} var data fields, expected {len(cls.SBE_DATA)}"
+                )
             obj._data = ds  # type: ignore[misc]
         return obj
 
