@@ -356,3 +356,22 @@ def test_initiator_config_needs_no_acceptor_fields() -> None:
     cfg = client_config()
     assert cfg.role is Role.INITIATOR and cfg.secret_key is not None
     assert "redacted" in repr(cfg)  # the secret never shows
+
+
+def test_D047_a_refused_request_whose_gap_filled_meanwhile_leaves_no_stale_deadline() -> None:
+    """Found by the property above: a second request refused while CME was still answering the
+    first (D-044) set a retry; the first answer then filled the gap, and the due retry stayed
+    as a deadline in the past, so the timer spun and the final loss was never detected."""
+    p = Pair(gw_config={"resend_batch": 1})
+    p.logon()
+    published: list[int] = []
+    for count, lost in ((29, {11, 19}), (1, {0})):
+        first = p.gw.next_out
+        p.drop_to_client |= {first + i for i in lost}
+        published += p.publish(count)
+        p.pump()
+    assert any(isinstance(e, ev.ResendRejected) for e in p.client_events)
+    p.advance(31 * SECOND)
+    assert p.delivered() == published
+    deadline = p.client.next_deadline()
+    assert deadline is not None and deadline > p.now

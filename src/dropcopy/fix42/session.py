@@ -592,6 +592,10 @@ class Fix42Session:
 
     def _check_gap(self, now: int) -> None:
         """Initiator: request the next part of a gap, one request at a time (D-047, D-058)."""
+        if self._resend_retry_at is not None:
+            if now < self._resend_retry_at:
+                return
+            self._resend_retry_at = None  # due: never left in the past as a deadline
         if (
             self._resend is not None
             or self._logout_held is not None
@@ -600,9 +604,6 @@ class Fix42Session:
             or self.next_in in self._queued
         ):
             return
-        if self._resend_retry_at is not None and now < self._resend_retry_at:
-            return
-        self._resend_retry_at = None
         begin = self.next_in
         last_missing = self._highest_seen - 1
         limit = self.config.max_resend
