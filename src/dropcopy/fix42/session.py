@@ -456,12 +456,10 @@ class Fix42Session:
                     )
                     return
                 # Session Level Reject (D-043, D-061, D-104, D-114, D-156, D-157, D-060...)
-                seq = self._seq(msg, now)  # a bad 34 was already a Logout-class error
-                if seq is None:
+                taken = self._take(msg, now)  # a bad 34 was already a Logout-class error
+                if taken is None:
                     return
-                admit = self._admit(msg, seq, now)
-                if admit is _Admit.IGNORE:
-                    return
+                seq, admit = taken
                 self.last_processed = seq
                 self._send_reject(seq, err.text, now, rule=err.rule)
                 self._after(admit, seq, now)
@@ -507,6 +505,15 @@ class Fix42Session:
             self._forced_logout(text, now, rule="D-120")
             return None
         return seq
+
+    def _take(self, msg: Message, now: int) -> tuple[int, _Admit] | None:
+        """The message's MsgSeqNum and how it is admitted; None when it is not to be
+        processed (a bad 34 already answered, or a message to ignore)."""
+        seq = self._seq(msg, now)
+        if seq is None:
+            return None
+        admit = self._admit(msg, seq, now)
+        return None if admit is _Admit.IGNORE else (seq, admit)
 
     def _admit(self, msg: Message, seq: int, now: int) -> _Admit:
         """Seed 003 "Sequence Number Management" for a message whose 34 is ``seq``."""
@@ -786,22 +793,18 @@ class Fix42Session:
     # ========================================================================= both: handlers
 
     def _on_heartbeat(self, msg: Message, now: int) -> None:
-        seq = self._seq(msg, now)
-        if seq is None:
+        taken = self._take(msg, now)
+        if taken is None:
             return
-        admit = self._admit(msg, seq, now)
-        if admit is _Admit.IGNORE:
-            return
+        seq, admit = taken
         self.last_processed = seq
         self._after(admit, seq, now)
 
     def _on_test_request(self, msg: Message, now: int) -> None:
-        seq = self._seq(msg, now)
-        if seq is None:
+        taken = self._take(msg, now)
+        if taken is None:
             return
-        admit = self._admit(msg, seq, now)
-        if admit is _Admit.IGNORE:
-            return
+        seq, admit = taken
         # D-117, D-119: the Heartbeat carries 369 = the Test Request's 34, and echoes 112
         self.last_processed = seq
         test_req_id = msg.get(112)
@@ -809,12 +812,10 @@ class Fix42Session:
         self._after(admit, seq, now)
 
     def _on_reject(self, msg: Message, now: int) -> None:
-        seq = self._seq(msg, now)
-        if seq is None:
+        taken = self._take(msg, now)
+        if taken is None:
             return
-        admit = self._admit(msg, seq, now)
-        if admit is _Admit.IGNORE:
-            return
+        seq, admit = taken
         self.last_processed = seq
         ref = _int(msg.get(45))
         text = msg.get_str(58, "") or ""
@@ -842,12 +843,10 @@ class Fix42Session:
                     del self._queued[stale]
             self._advance(new, now)  # D-031
             return
-        seq = self._seq(msg, now)
-        if seq is None:
+        taken = self._take(msg, now)
+        if taken is None:
             return
-        admit = self._admit(msg, seq, now)
-        if admit is _Admit.IGNORE:
-            return
+        seq, admit = taken
         if new <= seq:
             # AD-11, D-039: a GapFill's 36 must be above its 34 and not below the expected
             self._forced_logout(texts.new_seq_no_too_low(seq + 1, new), now, rule="D-039")
@@ -870,12 +869,10 @@ class Fix42Session:
                 self._remember_peer(msg)
             self._forced_logout(texts.unexpected_message(mt, state.value), now, rule="D-023")
             return
-        seq = self._seq(msg, now)
-        if seq is None:
+        taken = self._take(msg, now)
+        if taken is None:
             return
-        admit = self._admit(msg, seq, now)
-        if admit is _Admit.IGNORE:
-            return
+        seq, admit = taken
         self.last_processed = seq
         # D-061: an invalid message type -> Session Level Reject
         self._send_reject(seq, fix_texts.unknown_msg_type(mt), now, rule="D-061")
@@ -1370,12 +1367,10 @@ class Fix42Session:
 
     def _i_resend_request(self, msg: Message, now: int) -> None:
         """CME asks for this side's messages: Sequence Reset-GapFill (D-037, D-042)."""
-        seq = self._seq(msg, now)
-        if seq is None:
+        taken = self._take(msg, now)
+        if taken is None:
             return
-        admit = self._admit(msg, seq, now)
-        if admit is _Admit.IGNORE:
-            return
+        seq, admit = taken
         self.last_processed = seq
         begin = _int(msg.get(7))
         if begin is not None and 0 < begin < self.next_out:
@@ -1392,12 +1387,10 @@ class Fix42Session:
         self._after(admit, seq, now)
 
     def _i_business(self, msg: Message, now: int) -> None:
-        seq = self._seq(msg, now)
-        if seq is None:
+        taken = self._take(msg, now)
+        if taken is None:
             return
-        admit = self._admit(msg, seq, now)
-        if admit is _Admit.IGNORE:
-            return
+        seq, admit = taken
         self.last_processed = seq
         if admit is _Admit.IN_SEQUENCE:
             self._deliver(msg, seq)

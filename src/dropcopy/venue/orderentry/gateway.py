@@ -329,10 +329,8 @@ class MarketSegmentGateway:
             machine.promote(now, next_seq_no=streams.next_out, expected_seq_no=streams.next_in)
             cs.primary, cs.protocol = machine, proto
             cs.backup = cs.backup_protocol = None
-            if machine.uuid != cs.current_uuid:
-                cs.current_uuid = machine.uuid
             proto.flush()
-        # connections that were still negotiating or establishing as backup keep their role
+        # connections not yet established continue as connections to the primary
         for proto in self.connections:
             assert isinstance(proto.machine, FixpSession)
             if proto.machine.state is not State.ESTABLISHED and proto.machine.backup:
