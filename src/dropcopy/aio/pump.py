@@ -149,3 +149,9 @@ async def serve(
     """Listen on ``host:port`` (port 0 picks a free one)."""
     loop = asyncio.get_running_loop()
     return await loop.create_server(protocol_factory, host, port, reuse_address=True)
+
+
+def later(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current event-loop turn is done (batching writes and commits
+    of many events into one)."""
+    asyncio.get_running_loop().call_soon(callback)
