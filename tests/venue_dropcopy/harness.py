@@ -211,11 +211,17 @@ class DcVenue:
         )  # fmt: skip
         ref = instrument_lookup(DEFAULT_INSTRUMENTS)
         self.cgw_book = DropCopyBook(
-            "G", self.journal, self.targets, clock=self.clock, in_flight_window=in_flight_window,
+            "G",
+            self.journal,
+            self.targets,
+            clock=self.clock,
+            in_flight_window=in_flight_window,
             instruments=ref,
         )
         self.cgw = DropCopyGateway(self.cgw_book, self.dc_keys, clock=self.clock)
-        self.cgw_backup = DropCopyGateway(self.cgw_book, self.dc_keys, clock=self.clock, backup=True)
+        self.cgw_backup = DropCopyGateway(
+            self.cgw_book, self.dc_keys, clock=self.clock, backup=True
+        )
         pair(self.cgw, self.cgw_backup)
         self.msgw_books = {
             seg: DropCopyBook(
@@ -225,9 +231,7 @@ class DcVenue:
         }
         all_segments = frozenset(str(s) for s in SEGMENTS)
         self.msgw = {
-            seg: DropCopyGateway(
-                book, self.dc_keys, clock=self.clock, market_segments=all_segments
-            )
+            seg: DropCopyGateway(book, self.dc_keys, clock=self.clock, market_segments=all_segments)
             for seg, book in self.msgw_books.items()
         }
         self.addresses: dict[str, tuple[str, int]] = {}
@@ -270,8 +274,7 @@ class DcVenue:
         self.traders.append(c)
         return c
 
-    async def cross(
-        self, segment: int = 84, qty: int = 1, tag: str = "1") -> None:
+    async def cross(self, segment: int = 84, qty: int = 1, tag: str = "1") -> None:
         """The buyer rests an order, the seller crosses it: 2 acks and 2 fills (4 activities)."""
         buyer = await self.trader(BUYER, segment)
         seller = await self.trader(SELLER, segment)

@@ -10,7 +10,7 @@ import pytest
 from dropcopy.fix42 import events as ev
 from dropcopy.ilink3 import messages as m
 
-from .harness import BUYER, OUTSIDER, SEGMENTS, DcVenue, inner, inner_summary, nos
+from .harness import OUTSIDER, SEGMENTS, DcVenue, inner, inner_summary, nos
 
 pytestmark = pytest.mark.asyncio
 
