@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import time
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dropcopy.aio.ilink3 import ILink3Client
 from dropcopy.aio.pump import MachineProtocol
@@ -37,6 +39,8 @@ from dropcopy.venue.orderentry.instruments import DEFAULT_INSTRUMENTS
 from dropcopy.venue.orderentry.matching import MatchingEngine
 
 SECOND = 10**9
+HOUR = 3600 * SECOND
+CHICAGO = ZoneInfo("America/Chicago")
 SECRET = base64.urlsafe_b64encode(bytes(range(32))).rstrip(b"=").decode()
 OTHER_SECRET = base64.urlsafe_b64encode(bytes(range(1, 33))).rstrip(b"=").decode()
 SEGMENTS = (84, 80)
@@ -71,6 +75,15 @@ class Clock:
 
     def __init__(self, offset: int = 0) -> None:
         self.offset = offset
+
+    @classmethod
+    def at(cls, moment: str) -> Clock:
+        """A clock that reads ``moment`` (ISO, Chicago time) now and runs on from there."""
+        local = datetime.datetime.fromisoformat(moment).replace(tzinfo=CHICAGO)
+        return cls(int(local.timestamp()) * SECOND - time.time_ns())
+
+    def advance(self, seconds: float) -> None:
+        self.offset += int(seconds * SECOND)
 
     def __call__(self) -> int:
         return time.time_ns() + self.offset
@@ -241,17 +254,23 @@ class DcVenue:
     def ilink_key(session: str) -> str:
         return (session + "I" * 20)[:20]
 
-    async def start(self) -> DcVenue:
-        now = self.clock()
+    async def start(self, *, attach: bool = True) -> DcVenue:
         for seg, gw in self.ilink.items():
             self.addresses[f"ilink{seg}"] = await gw.start()
-            self.cgw_book.attach(self.logs[seg], now)
-            self.msgw_books[seg].attach(self.logs[seg], now)
+        if attach:
+            self.attach()
         self.addresses["cgw"] = await self.cgw.start()
         self.addresses["cgw-backup"] = await self.cgw_backup.start()
         for seg, gw in self.msgw.items():
             self.addresses[f"msgw{seg}"] = await gw.start()
         return self
+
+    def attach(self) -> None:
+        """The Drop Copy books start copying (catching up on activity they have not routed)."""
+        now = self.clock()
+        for seg in SEGMENTS:
+            self.cgw_book.attach(self.logs[seg], now)
+            self.msgw_books[seg].attach(self.logs[seg], now)
 
     async def stop(self) -> None:
         for t in self.traders:
@@ -260,6 +279,8 @@ class DcVenue:
             await gw.stop()
         for igw in self.ilink.values():
             await igw.stop()
+        for book in [self.cgw_book, *self.msgw_books.values()]:
+            book.close()
 
     async def trader(self, owner: tuple[str, str], segment: int = 84) -> ILink3Client:
         c = ILink3Client(

@@ -179,6 +179,7 @@ class DropCopyBook:
         self._dirty_streams: set[TargetStream] = set()
         self._dirty_protocols: set[MachineProtocol] = set()
         self._flush_scheduled = False
+        self.closed = False
         self._week = (0, 0)
         self._inner_cache: tuple[Activity | None, bytes | None] = (None, None)
         self.logs: dict[int, ActivityLog] = {}
@@ -448,9 +449,17 @@ class DropCopyBook:
             self._flush_scheduled = True
             self.schedule(self.flush)
 
+    def close(self) -> None:
+        """Commit what is left; later scheduled flushes do nothing (the journal may close)."""
+        if not self.closed:
+            self.commit()
+            self.closed = True
+
     def flush(self) -> None:
         """Commit, then write every connection that has copies waiting (once per loop turn)."""
         self._flush_scheduled = False
+        if self.closed:
+            return
         self.commit()
         protocols, self._dirty_protocols = self._dirty_protocols, set()
         for proto in protocols:

@@ -30,7 +30,6 @@ what needs the venue's memory:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -146,7 +145,7 @@ class DropCopyGateway:
             **(config or {}),
         )
         self.connections: dict[MachineProtocol, _Connection] = {}
-        self._server: asyncio.Server | None = None
+        self._server: Any = None  # the asyncio server while listening
         self.address: tuple[str, int] | None = None
         if book.schedule is None:  # the asyncio default: once per loop turn
             book.schedule = later
