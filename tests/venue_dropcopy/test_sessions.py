@@ -15,6 +15,7 @@ from dropcopy.fix42 import events as ev
 from dropcopy.journal.sqlite import SqliteJournal
 from dropcopy.venue.dropcopy import BACKUP_NOT_ALLOWED
 from dropcopy.venue.dropcopy.gateway import ALREADY_LOGGED_ON
+from dropcopy.venue.orderentry.gateway import MarketSegmentGateway
 
 from .harness import HOUR, OTHER_SECRET, Clock, DcVenue, inner
 
@@ -240,3 +241,32 @@ async def test_D067_restart_continues_streams_and_copies_missed_activity_with_97
     finally:
         await v2.stop()
         v2.journal.close()
+
+
+async def test_D069_ilink_failover_copies_in_flight_messages_again_with_97() -> None:
+    clock = Clock.at(MONDAY)
+    v = DcVenue(clock=clock)
+    # segment 84's iLink 3 gateway gets a designated backup sharing its book and activity log
+    primary = v.ilink[84]
+    backup = MarketSegmentGateway(
+        84, keys=v.ilink_keys, journal=v.journal, handler=primary.handler, clock=clock,
+        book=primary.book, activity=v.logs[84], backup=True,
+    )  # fmt: skip
+    MarketSegmentGateway.pair(primary, backup)
+    await v.start()
+    await backup.start()
+    try:
+        dc = await v.dc("CGWALL")
+        await dc.logged_on()
+        await v.cross(84)
+        originals = await dc.copies(4)
+        assert not any(c.poss_resend for c in originals)
+        await primary.fail()  # the backup is promoted; the last second is in doubt
+        again = await dc.copies(4)
+        assert all(c.poss_resend and not c.poss_dup for c in again)  # live, 97=Y
+        assert [inner(c).get(5979) for c in again] == [inner(c).get(5979) for c in originals]
+        assert [inner(c).get(34) for c in again] == [inner(c).get(34) for c in originals]
+        await dc.logout()
+    finally:
+        await backup.stop()
+        await v.stop()

@@ -131,6 +131,11 @@ class ActivityLog:
     def last_number(self) -> int:
         return self.next_number - 1
 
+    def since(self, sent_at: int) -> list[Activity]:
+        """Records published at or after ``sent_at`` (ns) still kept."""
+        first = self.journal.first_seq_since(self.stream, 0, sent_at)
+        return [] if first is None else self.read(first)
+
     def read(self, from_number: int, to_number: int | None = None) -> list[Activity]:
         """Records ``from_number`` .. ``to_number`` (default: the latest) still kept."""
         last = self.last_number if to_number is None else min(to_number, self.last_number)

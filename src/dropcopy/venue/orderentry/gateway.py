@@ -224,10 +224,13 @@ class MarketSegmentGateway:
         environment_indicator: int | None = None,
         backup: bool = False,
         activity: ActivityLog | None = None,
+        in_flight_window: int = 1_000_000_000,
     ) -> None:
         self.segment = segment
         #: every published business message also goes here, for Drop Copy (venue/activity.py)
         self.activity = activity
+        #: on failover, what the failed primary published this long before is in doubt (D-069)
+        self.in_flight_window = in_flight_window
         #: serving as the backup instance (until promoted)
         self.backup = backup
         #: failed (by :meth:`fail`): its connections are gone and it accepts none until restored
@@ -308,17 +311,30 @@ class MarketSegmentGateway:
         for proto in list(self.connections):
             proto.abort()
         if not self.backup and self.peer is not None and not self.peer.failed:
-            self.peer.promote()  # I-295: the backup is elected primary
+            # I-295: the backup is elected primary; what this instance published just before
+            # it failed may not have reached Drop Copy (seed 003 "Fault Tolerance", D-069)
+            self.peer.promote(in_flight_since=self.clock() - self.in_flight_window)
             self.backup = True  # when restored, this instance serves as the backup
 
-    def promote(self) -> None:
+    def promote(self, in_flight_since: int | None = None) -> None:
         """The backup instance becomes primary (I-276, I-295, I-296): each established backup
         connection is told with a Sequence carrying FaultToleranceIndicator=1 and the NextSeqNo
-        where the old primary left off, and becomes the customer's primary connection."""
+        where the old primary left off, and becomes the customer's primary connection.
+
+        ``in_flight_since``: the messages the failed primary published from then on are
+        published to the activity log again flagged PossResend, so Drop Copy sends them with
+        97=Y (seed 003 "Fault Tolerance", D-069); their owners already have them."""
         if not self.backup:
             return
         now = self.clock()
         self.backup = False
+        if in_flight_since is not None and self.activity is not None:
+            for record in self.activity.since(in_flight_since):
+                if not record.poss_resend:
+                    self.activity.append(
+                        record.owner, record.uuid, record.seq_num, now, record.sbe,
+                        poss_resend=True,
+                    )  # fmt: skip
         for cs in self.book.sessions.values():
             machine, proto = cs.backup, cs.backup_protocol
             if machine is None or proto not in self.connections:
