@@ -11,7 +11,18 @@ from dropcopy.fix42 import events as ev
 from dropcopy.fix42 import texts
 from dropcopy.fix42.session import Fix42Session, LocalProtocolError, State
 
-from .harness import INNER, T0, Raw, client_config, cme_message, events_of, parse_all, seq_of
+from .harness import (
+    CLIENT,
+    INNER,
+    OPERATOR,
+    T0,
+    Raw,
+    client_config,
+    cme_message,
+    events_of,
+    parse_all,
+    seq_of,
+)
 
 N_BODY: list[tuple[int, FieldValue]] = [
     (212, len(INNER) + 13),
@@ -154,3 +165,31 @@ def test_send_application_uses_cme_header_and_refuses_session_types() -> None:
     assert (msg.get(49), msg.get(97), msg.get(17)) == (b"CME", b"Y", b"E1")
     with pytest.raises(LocalProtocolError):
         r.gw.send_application(r.now, "0", [])
+
+
+def test_D049_an_in_sequence_gap_fill_jumping_over_a_kept_message_ends_the_resend() -> None:
+    """Regression: the Logon ack (21) is kept above a gap (20, CME's Logout to a refused Logon);
+    one GapFill 20 -> 22 fills both. Nothing is left kept, the resend is complete, and no
+    second Resend Request goes out."""
+    client = Fix42Session(client_config(), T0, next_out=5, next_in=20)
+    client.logon(T0)
+    client.data_to_send()
+    ack = encode(
+        "A",
+        [(34, 21), (369, 5), (52, "20251123-22:00:00.000"), (49, "CME"), (50, "G"),
+         (56, CLIENT), (57, OPERATOR), (108, 30)],
+    )  # fmt: skip
+    events = client.receive_data(ack, T0)
+    assert client.state is State.ACTIVE
+    assert events_of(events, ev.ResendRequestSent)[0].begin_seq_no == 20
+    client.data_to_send()
+    fill = encode(
+        "4",
+        [(34, 20), (369, 6), (52, "20251123-22:00:00.000"), (43, "Y"), (49, "CME"), (50, "G"),
+         (56, CLIENT), (57, OPERATOR), (122, "20251123-22:00:00.000"), (123, "Y"), (36, 22)],
+    )  # fmt: skip
+    events = client.receive_data(fill, T0)
+    assert client.next_in == 22 and not client.resend_in_progress
+    assert events_of(events, ev.ResendCompleted)
+    assert not events_of(events, ev.ResendRequestSent)
+    assert parse_all(client.data_to_send()) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from .dc import app as dc_app
 from .decode import decode_command
 from .ilink3 import app as ilink3_app
 
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 app.command("decode")(decode_command)
 app.add_typer(ilink3_app, name="ilink3")
+app.add_typer(dc_app, name="dc")
 
 
 @app.command("version")

@@ -557,18 +557,20 @@ class Fix42Session:
             self._check_gap(now)
 
     def _advance(self, new_next: int, now: int) -> None:
+        # an in-sequence GapFill may jump over numbers already kept above the gap
+        jumped = new_next > self.next_in + 1
         if new_next > self.next_in:
             self.next_in = new_next
         if self.role is Role.ACCEPTOR:
             if self._gap_requested and self.next_in > self._highest_seen:
                 self._gap_requested = False
             return
-        self._drain(now)
+        self._drain(now, jumped)
 
-    def _drain(self, now: int) -> None:
-        """Initiator: deliver what was kept above a gap, in order (D-049)."""
+    def _drain(self, now: int, jumped: bool = False) -> None:
+        """Initiator: deliver what was kept above a gap, in order (D-049). Anything kept below
+        the new expected number after a GapFill jumped over it is dropped (it was filled)."""
         queued = self._queued
-        jumped = False
         while self.next_in in queued:
             seq = self.next_in
             item = queued.pop(seq)
@@ -1042,6 +1044,9 @@ class Fix42Session:
             State.RESET_PENDING,
         ):
             raise LocalProtocolError("no Logon is waiting for a decision")
+        seq = _int(self._pending_logon.get(34))
+        if seq is not None:
+            self.last_processed = seq  # D-119: 369 is the 34 of the message answered
         self._pending_logon = None
         if next_seq_num is not None:
             self.next_out = next_seq_num

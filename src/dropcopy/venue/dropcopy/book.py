@@ -414,6 +414,15 @@ class DropCopyBook:
         self._dirty_streams.discard(s)
         self._schedule_flush()
 
+    def consumed(self, s: TargetStream, next_out: int, now: int) -> None:
+        """A connection that is not the stream's (a refused Logon's Logout) used numbers of the
+        stream up to ``next_out - 1``: record them so the next Logon ack follows on."""
+        if next_out > s.next_seq:
+            s.next_seq = next_out
+            s.marked = next_out - 1
+            self.journal.append(mark_stream(s.name), s.uuid, s.marked, now, b"o")
+            self._schedule_flush()
+
     def note_written(self, s: TargetStream) -> None:
         """A connection of ``s`` is about to write: record numbers its session messages took."""
         self._dirty_streams.add(s)

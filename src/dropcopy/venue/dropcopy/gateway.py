@@ -205,6 +205,16 @@ class DropCopyGateway:
         m = conn.machine
         book = self.book
         sid = e.session_id
+        target = book.directory.target(sid, now)
+        s = book.stream(target, now) if target is not None else None
+        if e.in_session:
+            if s is None or conn.stream is not s or s.session is not m:
+                return self._refuse(conn, None, INVALID_LOGON, now, "D-027")
+            events = m.accept_logon(now)
+            book.reset(s)  # D-032, D-033
+            assert conn.protocol is not None
+            book.logged_on(s, m, conn.protocol, self)
+            return events
         key = self.keys.lookup(e.access_key_id or "")
         if (
             key is None
@@ -214,30 +224,15 @@ class DropCopyGateway:
         ):
             # AX-01: unknown, expired, deleted or another session's key; a bad signature
             log.warning("%s: logon of %s refused: invalid credentials", self.name, e.sender_comp_id)
-            return m.reject_logon(now, INVALID_LOGON, rule="AX-01")
-        target = book.directory.target(sid, now)
-        if target is None or not target.active or target.session_type is not book.kind:
+            return self._refuse(conn, s, INVALID_LOGON, now, "AX-01")
+        if target is None or s is None or not target.active or target.session_type is not book.kind:
             log.warning("%s: logon of %s refused: not a %s target", self.name, sid, book.kind)
-            return m.reject_logon(now, SENDER_COMP_ID_INVALID, rule="D-077")
-        s = book.stream(target, now)
-        if e.in_session:
-            if conn.stream is not s or s.session is not m:
-                return m.reject_logon(now, INVALID_LOGON, rule="D-027")
-            events = m.accept_logon(now)
-            book.reset(s)  # D-032, D-033
-            book.logged_on(s, m, conn.protocol, self)  # type: ignore[arg-type]
-            return events
+            return self._refuse(conn, None, SENDER_COMP_ID_INVALID, now, "D-077")
         if not self.is_primary:
             # D-064: the designated backup while the designated primary is available
-            return m.reject_logon(
-                now,
-                BACKUP_NOT_ALLOWED,
-                next_expected_msg_seq_num=s.next_expected,
-                next_seq_num=s.current_next_seq,
-                rule="D-064",
-            )
+            return self._refuse(conn, s, BACKUP_NOT_ALLOWED, now, "D-064")
         if s.live:
-            return m.reject_logon(now, ALREADY_LOGGED_ON, next_seq_num=s.current_next_seq)
+            return self._refuse(conn, s, ALREADY_LOGGED_ON, now, "project")
         expected = s.next_expected if s.expected_known else e.msg_seq_num
         events = m.accept_logon(
             now,
@@ -256,6 +251,27 @@ class DropCopyGateway:
                 m.next_out,
                 m.next_in,
             )
+        elif not s.live:
+            book.consumed(s, m.next_out, now)  # the Logout (wrong 34) took a number
+        return events
+
+    def _refuse(
+        self, conn: _Connection, s: TargetStream | None, text: str, now: int, rule: str
+    ) -> list[Any]:
+        """Logout for a refused Logon. For a known target session whose stream is not in use
+        the Logout is numbered in that stream and carries 789 (the client's next expected
+        number), so a client stays in step (wire notes §1.5); the number is then used."""
+        m = conn.machine
+        if s is None or s.live:
+            return m.reject_logon(now, text, rule=rule)
+        events = m.reject_logon(
+            now,
+            text,
+            next_seq_num=s.next_seq,
+            next_expected_msg_seq_num=s.next_expected if s.expected_known else None,
+            rule=rule,
+        )
+        self.book.consumed(s, m.next_out, now)
         return events
 
     def _resend(self, conn: _Connection, e: ev.ResendRequested, now: int) -> None:
