@@ -247,6 +247,14 @@ class DcVenue:
             seg: DropCopyGateway(book, self.dc_keys, clock=self.clock, market_segments=all_segments)
             for seg, book in self.msgw_books.items()
         }
+        self.msgw_backup = {
+            seg: DropCopyGateway(
+                book, self.dc_keys, clock=self.clock, market_segments=all_segments, backup=True
+            )
+            for seg, book in self.msgw_books.items()
+        }
+        for seg in SEGMENTS:
+            pair(self.msgw[seg], self.msgw_backup[seg])
         self.addresses: dict[str, tuple[str, int]] = {}
         self.traders: list[ILink3Client] = []
 
@@ -263,6 +271,7 @@ class DcVenue:
         self.addresses["cgw-backup"] = await self.cgw_backup.start()
         for seg, gw in self.msgw.items():
             self.addresses[f"msgw{seg}"] = await gw.start()
+            self.addresses[f"msgw{seg}-backup"] = await self.msgw_backup[seg].start()
         return self
 
     def attach(self) -> None:
@@ -275,7 +284,7 @@ class DcVenue:
     async def stop(self) -> None:
         for t in self.traders:
             t.close()
-        for gw in [self.cgw, self.cgw_backup, *self.msgw.values()]:
+        for gw in [self.cgw, self.cgw_backup, *self.msgw.values(), *self.msgw_backup.values()]:
             await gw.stop()
         for igw in self.ilink.values():
             await igw.stop()
@@ -310,7 +319,7 @@ class DcVenue:
         await seller.terminate()
 
     async def dc(self, session_id: str, where: str = "cgw", **kw: Any) -> DcClient:
-        sub = "G" if where.startswith("cgw") else where.removeprefix("msgw")
+        sub = "G" if where.startswith("cgw") else where.removeprefix("msgw").split("-")[0]
         c = DcClient(session_id, sub_id=kw.pop("sub_id", sub), clock=self.clock, **kw)
         await c.connect(self.addresses[where])
         return c

@@ -238,11 +238,21 @@ class DropCopyBook:
             s.expected_known = False
 
     def first_retrievable(self, s: TargetStream, now: int) -> int:
-        """AD-02: the lowest MsgSeqNum sent at or after max(now - 48 h, the week's start-up);
-        the next number to be sent when there is none (D-050, D-051, D-161, 5024)."""
+        """AD-02: the lowest MsgSeqNum sent at or after max(now - 48 h, the week's start-up),
+        or the next number to be sent when there is none (D-050, D-051, D-161, 5024).
+
+        Within 48 hours of the start-up everything this week (this generation) qualifies.
+        Later, the earliest copy or session-message mark journalled since then is taken (a
+        session message between the two is gap filled either way)."""
         since = max(now - RESEND_WINDOW, s.week_start)
-        first = self.journal.first_seq_since(s.name, s.uuid, since)
-        return s.current_next_seq if first is None else first
+        if since == s.week_start:
+            return 1
+        found = [
+            first
+            for name in (s.name, mark_stream(s.name))
+            if (first := self.journal.first_seq_since(name, s.uuid, since)) is not None
+        ]
+        return min(found) if found else s.current_next_seq
 
     def load(self, s: TargetStream, first: int, last: int) -> list[bytes]:
         return [e.data for e in self.journal.read(s.name, s.uuid, first, last)]
