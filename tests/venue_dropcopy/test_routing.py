@@ -23,6 +23,8 @@ async def venue() -> AsyncIterator[DcVenue]:
 
 
 async def test_D074_D075_D088_cgw_one_stream_across_segments(venue: DcVenue) -> None:
+    # also D-086 (a CGW Session ID has one stream), D-113 (real-time iLink messages as they
+    # happen), D-014 (each one a 35=n), D-004 (copies of iLink order routing activity)
     dc = await venue.dc("CGWALL")
     ack = await dc.logged_on()
     assert ack.msg_seq_num == 1  # beginning of the week (D-025)
@@ -45,6 +47,10 @@ async def test_D074_D075_D088_cgw_one_stream_across_segments(venue: DcVenue) -> 
 
 
 async def test_D003_D071_D083_msgw_one_stream_per_segment(venue: DcVenue) -> None:
+    # also D-076 / D-087 (streams per Session ID + segment), D-089 (one TCP connection per
+    # segment gateway), D-097 (the same Session ID at every MSGW), D-072 (the same numbers on
+    # several segments), D-017 (sequencing by market segment), D-073 / D-012 (CGW and MSGW
+    # targets both log on: see the CGW test above)
     clients = {seg: await venue.dc("MSGALL", f"msgw{seg}") for seg in SEGMENTS}
     for c in clients.values():
         assert (await c.logged_on()).msg_seq_num == 1  # each segment's stream starts at 1

@@ -72,6 +72,7 @@ async def test_second_connection_of_a_logged_on_session_is_refused(venue: DcVenu
 
 
 async def test_D029_copies_made_while_away_are_recovered_by_resend(venue: DcVenue) -> None:
+    # D-161: Monday morning, within 48 hours of Sunday's start-up: the week from 1 is served
     await venue.cross(84)  # four copies sequenced 1..4 while nobody is logged on
     dc = await venue.dc("CGWALL")
     ack = await dc.logged_on()
