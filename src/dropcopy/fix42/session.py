@@ -163,6 +163,11 @@ class SessionConfig:
     #: Acceptor: resend answers are written this many messages at a time, real-time messages
     #: in between (D-046); the request counts as being processed until the last is written.
     resend_batch: int = 500
+    #: Acceptor: messaging controls (D-138, AD-20): at most this many client messages per
+    #: second (None: off). Each message over the limit gets a Session Level Reject; the
+    #: ``rate_breaches_before_logout``-th second with a breach gets a Logout instead.
+    inbound_rate_limit: int | None = None
+    rate_breaches_before_logout: int = 3
     # --- initiator
     sender_comp_id: str = ""
     sender_sub_id: str = ""
@@ -298,6 +303,11 @@ class Fix42Session:
         self._gap_requested = False  # acceptor sent an Enhanced Resend Request
         # both: the highest MsgSeqNum seen from the peer
         self._highest_seen = 0
+        # acceptor: messaging controls (AD-20)
+        self._rate_second = -1
+        self._rate_count = 0
+        self._rate_breached = False
+        self._rate_breaches = 0
         # initiator
         self._queued: dict[int, Message | int | None] = {}
         self._resend: _OwnResend | None = None
@@ -443,6 +453,10 @@ class Fix42Session:
             self._held.append(msg)  # processed once the venue decided on the Logon
             return
         if self.role is Role.ACCEPTOR:
+            limit = self.config.inbound_rate_limit
+            if limit is not None and state in LOGGED_ON and self._over_rate(limit, now):
+                self._rate_breach(msg, limit, now)
+                return
             err = validate_inbound(msg, self._validation_context())
             if err is not None:
                 if err.outcome is Outcome.LOGOUT:
@@ -471,6 +485,30 @@ class Fix42Session:
             self._unexpected(msg, now)
         else:
             handler(self, msg, now)
+
+    def _over_rate(self, limit: int, now: int) -> bool:
+        second = now // SECOND
+        if second != self._rate_second:
+            self._rate_second, self._rate_count, self._rate_breached = second, 0, False
+        self._rate_count += 1
+        return self._rate_count > limit
+
+    def _rate_breach(self, msg: Message, limit: int, now: int) -> None:
+        """Seed 003 "Administrative Messages": messaging controls (D-138, AD-20). The message
+        is not acted upon; its MsgSeqNum is consumed like any rejected message's."""
+        if not self._rate_breached:
+            self._rate_breached = True
+            self._rate_breaches += 1
+        if self._rate_breaches >= self.config.rate_breaches_before_logout:
+            self._forced_logout(texts.MESSAGING_CONTROLS_LOGOUT, now, rule="AD-20")
+            return
+        taken = self._take(msg, now)
+        if taken is None:
+            return
+        seq, admit = taken
+        self.last_processed = seq
+        self._send_reject(seq, texts.messaging_controls(limit), now, rule="AD-20")
+        self._after(admit, seq, now)
 
     def _validation_context(self) -> ValidationContext:
         cfg = self.config

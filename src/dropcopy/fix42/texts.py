@@ -24,12 +24,14 @@ __all__ = [
     "INVALID_LOGON",
     "IN_SESSION_LOGON_DURING_RESEND",
     "IN_SESSION_LOGON_SEQ_NUM",
+    "MESSAGING_CONTROLS_LOGOUT",
     "NOT_LOGGED_ON",
     "RESEND_IN_PROGRESS",
     "RESEND_REQUEST_NOT_FULFILLED",
     "RESET_FLAG_NOT_ALLOWED",
     "begin_seq_no_too_high",
     "end_seq_no_below_begin",
+    "messaging_controls",
     "msg_seq_num_too_high",
     "msg_seq_num_too_low",
     "new_seq_no_too_low",
@@ -64,6 +66,15 @@ IN_SESSION_LOGON_DURING_RESEND: Final = (
 )
 #: Decision AD-22's wording: a second Resend Request while one is processed (D-044).
 RESEND_IN_PROGRESS: Final = "Resend request already in progress"
+#: Project text: messaging controls breached once too often (D-138, AD-20).
+MESSAGING_CONTROLS_LOGOUT: Final = "Messaging controls exceeded. Logout forced."
+
+
+def messaging_controls(limit: int) -> str:
+    """Project text: a client message over the messaging-controls limit (D-138, AD-20)."""
+    return f"Messaging controls exceeded: more than {limit} messages per second"
+
+
 #: Decision AD-05's wording: nothing answered the Test Request (D-022, D-151).
 HEARTBEAT_TIMEOUT: Final = "Heartbeat timeout"
 
