@@ -1,4 +1,4 @@
-"""Message-type filters of a target session (seed 003 "Introduction", AD-21)."""
+"""Message-type filters of a target session (seed 003 "Introduction"; the categories of AD-21)."""
 
 from __future__ import annotations
 

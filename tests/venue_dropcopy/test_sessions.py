@@ -47,6 +47,7 @@ async def test_AX01_another_sessions_key_is_logged_out(venue: DcVenue) -> None:
 
 
 async def test_D077_cgw_session_on_an_msgw_gateway_is_refused(venue: DcVenue) -> None:
+    # AD-19: each target type is served by its own gateways
     dc = await venue.dc("CGWALL", "msgw84", sub_id="84")
     assert (await dc.closed()).logout_text == SENDER_COMP_ID_INVALID
     dc2 = await venue.dc("MSGALL", "cgw")
