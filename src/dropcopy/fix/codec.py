@@ -68,6 +68,8 @@ __all__ = [
     "checksum",
     "decode",
     "encode",
+    "encode_body",
+    "encode_data_last",
     "field_value_bytes",
 ]
 
@@ -795,8 +797,62 @@ def encode(
         raise FixEncodeError("empty MsgType")
     if not begin_string or begin_string.translate(None, _PRINTABLE_NOT_EQ):
         raise FixEncodeError(f"invalid BeginString {begin_string!r}")
+    return _frame(begin_string, body)
+
+
+def _frame(begin_string: bytes, body: bytes) -> bytes:
+    """``body`` (from ``35=`` through its last SOH) with 8, 9 before it and 10 after it."""
     head = b"8=%s\x019=%d\x01" % (begin_string, len(body))
     return b"%s%s10=%03d\x01" % (head, body, (_byte_sum(head) + _byte_sum(body)) & 0xFF)
+
+
+def encode_body(body: bytes) -> bytes:
+    """The FIX.4.2 message of ``body``: 8 and 9 before it, 10 after it. ``body`` runs from
+    ``35=`` through the SOH after its last field, as :func:`encode` builds it, its values
+    already known to be valid (for hot paths that render a message's fields themselves)."""
+    return _frame(BEGIN_STRING, body)
+
+
+def encode_data_last(
+    msg_type: str | bytes,
+    fields: Iterable[tuple[int, FieldValue]],
+    data_tag: int,
+    data: bytes,
+) -> bytes:
+    """``encode(msg_type, [*fields, (length tag, len(data)), (data_tag, data)])``, the same
+    bytes, faster: a message whose last field is a data field, such as a Drop Copy 35=n
+    (212/213 after the header), is checked and framed without another pass over the data."""
+    length_tag = DATA_LENGTH_TAG.get(data_tag)
+    if length_tag is None:
+        raise FixEncodeError(f"tag {data_tag} is not a data tag")
+    ascii_str = isinstance(msg_type, str) and msg_type.isascii()
+    mt = msg_type.encode() if ascii_str else field_value_bytes(msg_type)  # type: ignore[union-attr]
+    parts: list[bytes] = [b"35=", mt]
+    append = parts.append
+    prefix_of = _PREFIX.get
+    items = fields if isinstance(fields, list) else list(fields)
+    for tag, value in items:
+        cls = value.__class__
+        if cls is not bytes:
+            if cls is str:
+                value = value.encode()  # type: ignore[union-attr]
+            elif cls is int:
+                value = b"%d" % value  # type: ignore[str-format]
+            else:
+                value = field_value_bytes(value)
+        prefix = prefix_of(tag)
+        if prefix is None:
+            prefix = _new_prefix(tag)
+        if prefix is None or tag == length_tag:  # a data field (or its length) among them
+            return encode(msg_type, [*items, (length_tag, len(data)), (data_tag, data)])
+        append(prefix)
+        append(value)  # type: ignore[arg-type]
+    head = b"".join(parts)
+    count = (len(parts) - 2) >> 1
+    if not mt or count > _MAX_FAST_FIELDS or head.translate(None, _PRINTABLE) != _SOHS[:count]:
+        return encode(msg_type, [*items, (length_tag, len(data)), (data_tag, data)])
+    body = b"%s\x01%d=%d\x01%d=%s\x01" % (head, length_tag, len(data), data_tag, data)
+    return _frame(BEGIN_STRING, body)
 
 
 def _append_data_field(parts: list[bytes], tag: int, value: bytes) -> int:

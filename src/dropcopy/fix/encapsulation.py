@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .codec import FieldValue, Message, decode, encode
+from .codec import FieldValue, Message, decode, encode_data_last
 from .errors import FixError, Outcome
 
 __all__ = [
@@ -52,11 +52,7 @@ def encapsulate(inner: bytes | Message, header: Iterable[tuple[int, FieldValue]]
     52, 49, 50, 56, 57, 143, and 43/97/122 when they apply).
     """
     inner_raw = inner.raw if isinstance(inner, Message) else inner
-    payload = RTRF_OPEN + inner_raw + RTRF_CLOSE
-    fields: list[tuple[int, FieldValue]] = list(header)
-    fields.append((212, len(payload)))
-    fields.append((213, payload))
-    return encode("n", fields)
+    return encode_data_last("n", header, 213, b"%s%s%s" % (RTRF_OPEN, inner_raw, RTRF_CLOSE))
 
 
 def unwrap_payload(msg: Message) -> bytes:

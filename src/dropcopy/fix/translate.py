@@ -45,9 +45,9 @@ from enum import Enum
 from typing import Any, Final, NamedTuple
 
 from dropcopy.ilink3 import messages
-from dropcopy.sbe.runtime import FieldMeta, MessageBase
+from dropcopy.sbe.runtime import Block, FieldMeta, MessageBase
 
-from .codec import encode
+from .codec import encode, encode_body, field_value_bytes
 
 __all__ = [
     "NOT_CARRIED",
@@ -63,6 +63,7 @@ __all__ = [
     "format_local_mkt_date",
     "format_price",
     "format_utc_timestamp",
+    "prepare_translations",
     "translate",
     "translate_fields",
     "translate_sbe",
@@ -161,18 +162,43 @@ _EPOCH_DATE: Final = date(1970, 1, 1)
 _DECIMAL_CONTEXT: Final = Context(prec=60)
 
 
+_SECOND: Final = 1_000_000_000
+#: The last second formatted, its text and bytes (a stream's timestamps share their seconds);
+#: one tuple, replaced whole, so that threads never see a second with another's text.
+_last_second: tuple[int | None, str, bytes] = (None, "", b"")
+
+
+def _second_text(seconds: int) -> tuple[int | None, str, bytes]:
+    global _last_second
+    moment = _EPOCH + timedelta(seconds=seconds)
+    text = (
+        f"{moment.year:04d}{moment.month:02d}{moment.day:02d}-"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
+    _last_second = (seconds, text, text.encode())
+    return _last_second
+
+
+def _timestamp_bytes(nanoseconds: int) -> bytes:
+    """``format_utc_timestamp(nanoseconds).encode()``."""
+    seconds, rest = divmod(nanoseconds, _SECOND)
+    last = _last_second
+    if last[0] != seconds:
+        last = _second_text(seconds)
+    return b"%s.%03d" % (last[2], rest // 1_000_000)
+
+
 def format_utc_timestamp(nanoseconds: int) -> str:
     """FIX UTCTimestamp ``YYYYMMDD-HH:MM:SS.sss`` of nanoseconds since the epoch (truncated).
 
     Truncation, not rounding: CME's sample has 60=...33.976 for 5979=...33.976364291
     (wire notes §2.2).
     """
-    seconds, rest = divmod(nanoseconds, 1_000_000_000)
-    moment = _EPOCH + timedelta(seconds=seconds)
-    return (
-        f"{moment.year:04d}{moment.month:02d}{moment.day:02d}-"
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{rest // 1_000_000:03d}"
-    )
+    seconds, rest = divmod(nanoseconds, _SECOND)
+    last = _last_second
+    if last[0] != seconds:
+        last = _second_text(seconds)
+    return f"{last[1]}.{rest // 1_000_000:03d}"
 
 
 def format_local_mkt_date(days: int) -> str:
@@ -620,5 +646,484 @@ def translate(msg: MessageBase, ctx: TranslationContext) -> bytes:
 
 
 def translate_sbe(data: bytes, ctx: TranslationContext) -> bytes:
-    """:func:`translate` of one SBE message given as bytes (message header first, no SOFH)."""
-    return translate(messages.decode(data), ctx)
+    """:func:`translate` of one SBE message given as bytes (message header first, no SOFH).
+
+    The router's hot path: rendered by the template's compiled function (below), same bytes.
+    """
+    msg = messages.decode(data)
+    render = _COMPILED.get(type(msg))
+    if render is None:
+        if type(msg) not in _KINDS:
+            return translate(msg, ctx)  # raises UnsupportedTemplate
+        render = _compiled(type(msg))
+    try:
+        out = render(msg, ctx)
+    except Exception:  # the reference path raises it, or the one it raises first
+        out = None
+    return out if out is not None else translate(msg, ctx)
+
+
+# --------------------------------------------------------------------------- compiled path
+#
+# translate_sbe is the Drop Copy router's hot path: every copied message goes through it. It
+# renders from the decoded message's wire values (``_raw``) with a function generated once per
+# template from the same plan. The function writes the fields in the order translate_fields
+# gives them (the header; body steps and derived tags merged by tag; each group block before
+# the first tag above its NumInGroup tag: an order that depends only on which fields are
+# present), each value as its formatter renders the decoded Python value:
+#
+# * one-byte fields (enums, Y/N flags, ExecInst, small ints, 1-character arrays): a table of
+#   all 256 wire values, filled by the formatter itself through the class's own property;
+# * integers: ``%d`` of the wire value (null: absent); timestamps through a per-second cache of
+#   the UTCTimestamp text; prices by integer arithmetic (:func:`_price`, the same text as
+#   :func:`format_price`); char arrays up to the first NUL (absent if empty);
+# * anything else (and the derived tags of rarer templates) through the property and the
+#   formatter, as translate_fields does.
+#
+# Every field is one expression giving ``\x01<tag>=<value>`` or ``b""`` (absent), so that
+# everything outside the groups is one ``%`` format. encode refuses values that are not
+# printable ASCII: the values that are not printable by construction (char arrays, the
+# context's texts, formatter output) are checked together at the end, and a message that fails
+# goes to the reference path, which raises the precise error. Tests compare both paths (every
+# example of tests/fix/test_translate.py is translated both ways).
+
+_Compiled = Callable[[Any, TranslationContext], bytes | None]
+_COMPILED: dict[type[MessageBase], _Compiled] = {}
+_PRINTABLE: Final = bytes(range(0x20, 0x7F))
+
+
+def _price(mantissa: int, exponent: int) -> bytes:
+    """``format_price(Decimal(mantissa).scaleb(exponent)).encode()`` in integer arithmetic."""
+    if exponent >= 0:
+        return b"%d" % (mantissa * 10**exponent)
+    units, fraction = divmod(abs(mantissa), 10**-exponent)
+    sign = b"-" if mantissa < 0 else b""
+    if not fraction:
+        return b"%s%d" % (sign, units)
+    return b"%s%d.%s" % (sign, units, (b"%0*d" % (-exponent, fraction)).rstrip(b"0"))
+
+
+_prices: dict[int, bytes] = {}
+
+
+def _price9(mantissa: int) -> bytes:
+    """``_price(mantissa, -9)`` (PRICE9, PRICENULL9), remembered: prices are on a tick grid."""
+    text = _prices.get(mantissa)
+    if text is None:
+        if len(_prices) >= 65536:
+            _prices.clear()
+        text = _prices[mantissa] = _price(mantissa, -9)
+    return text
+
+
+_dates: dict[int, bytes] = {}
+
+
+def _date(days: int) -> bytes:
+    """``format_local_mkt_date(days).encode()``, remembered (few dates occur)."""
+    text = _dates.get(days)
+    if text is None:
+        if len(_dates) >= 4096:
+            _dates.clear()
+        text = _dates[days] = format_local_mkt_date(days).encode()
+    return text
+
+
+def _wire(value: Any) -> bytes:
+    """A value as :func:`~dropcopy.fix.codec.encode` puts it on the wire (not yet checked)."""
+    cls = value.__class__
+    if cls is str:
+        return value.encode()  # type: ignore[no-any-return]
+    if cls is int:
+        return b"%d" % value
+    return field_value_bytes(value)
+
+
+def _encoded(text: str | None) -> bytes | None:
+    return None if text is None else text.encode()
+
+
+_BYTE_VALUES: Final[dict[str, list[Any]]] = {
+    "uint8": list(range(256)),
+    "int8": list(range(-128, 128)),
+    "char": [bytes([i]) for i in range(256)],
+}
+
+
+def _byte_table(
+    cls: type[Block], meta: FieldMeta, fmt: Callable[[Any], str | None]
+) -> dict[Any, bytes | None] | None:
+    """Wire value -> rendered text (``None``: absent) of a one-byte field, by asking its
+    property and formatter about every value; ``None`` when that is not possible."""
+    values = _BYTE_VALUES.get(meta.primitive)
+    if values is None or meta.slot < 0 or meta.nslots != 1 or meta.size != 1:
+        return None
+    raw = list(cls._NULL_RAW)
+    table: dict[Any, bytes | None] = {}
+    probe = object.__new__(cls)
+    try:
+        for value in values:
+            raw[meta.slot] = value
+            probe._raw = tuple(raw)  # type: ignore[misc]
+            text = fmt(getattr(probe, meta.name))
+            table[value] = None if text is None else text.encode()
+    except Exception:  # e.g. a value the formatter refuses: left to the property path
+        return None
+    return table
+
+
+def _printable(text: bytes) -> bool:
+    return not text.translate(None, _PRINTABLE)
+
+
+class _Source:
+    """A generated function under construction: its lines, the objects they name, and the
+    names of the values still to be checked."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {
+            "_ts": _timestamp_bytes,
+            "_price": _price,
+            "_price9": _price9,
+            "_date": _date,
+            "_wire": _wire,
+            "_encoded": _encoded,
+            "_fmt_enum": _fmt_enum,
+            "_PRINTABLE": _PRINTABLE,
+            "_frame": encode_body,
+        }
+        self.checks: list[str] = []  # names of values to check
+        self.all_checks: list[str] = []
+
+    def const(self, value: Any) -> str:
+        name = f"_k{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def check(self) -> str:
+        """A new name for a value to check."""
+        name = f"w{len(self.all_checks)}"
+        self.checks.append(name)
+        self.all_checks.append(name)
+        return name
+
+    def emit(self, indent: int, *lines: str) -> None:
+        self.lines += ["    " * indent + line for line in lines]
+
+    def emit_checks(self, indent: int) -> None:
+        if self.checks:
+            values = ", ".join(self.checks)
+            self.emit(indent, f"if b''.join(({values},)).translate(None, _PRINTABLE):")
+            self.emit(indent + 1, "return None")
+            self.checks = []
+
+
+class _Field(NamedTuple):
+    """One field as generated code: ``fmt`` goes into the ``%`` format of its run, ``args``
+    (expressions) fill it; ``guards`` are statements run first (they may return None)."""
+
+    tag: int
+    fmt: bytes
+    args: tuple[str, ...] = ()
+    guards: tuple[str, ...] = ()
+
+
+def _prefix(tag: int) -> bytes:
+    return b"\x01%d=" % tag
+
+
+def _constant(src: _Source, tag: int, text: str | bytes) -> _Field:
+    value = text.encode() if isinstance(text, str) else text
+    if _printable(value):
+        return _Field(tag, _prefix(tag) + value.replace(b"%", b"%%"))
+    return _Field(tag, _prefix(tag) + b"%s", (f"({src.check()} := {src.const(value)})",))
+
+
+def _value(tag: int, expr: str, spec: bytes = b"%s") -> _Field:
+    """Always present, printable by construction."""
+    return _Field(tag, _prefix(tag) + spec, (expr,))
+
+
+def _checked(src: _Source, tag: int, expr: str) -> _Field:
+    """Always present, to be checked."""
+    return _Field(tag, _prefix(tag) + b"%s", (f"({src.check()} := {expr})",))
+
+
+def _optional(tag: int, test: str, expr: str, spec: bytes = b"%s") -> _Field:
+    """Present when ``test`` holds (evaluated first), printable by construction."""
+    field = _prefix(tag) + spec
+    return _Field(tag, b"%s", (f"({field!r} % {expr} if {test} else b'')",))
+
+
+def _optional_checked(src: _Source, tag: int, test: str, expr: str) -> _Field:
+    """Present when ``test`` holds (evaluated first), to be checked."""
+    field = _prefix(tag) + b"%s"
+    name = src.check()
+    return _Field(tag, b"%s", (f"({field!r} % ({name} := {expr}) if {test} else b'')",))
+
+
+def _chars(src: _Source, tag: int, v: str) -> _Field:
+    """A char array's text up to the first NUL, absent when empty; checked."""
+    field = _prefix(tag) + b"%s"
+    name = src.check()
+    test = f"({name} := {v}.partition(b'\\x00')[0])"
+    return _Field(tag, b"%s", (f"({field!r} % {name} if {test} else b'')",))
+
+
+def _table(src: _Source, tag: int, table: dict[Any, bytes | None], v: str) -> _Field:
+    """A one-byte field by its table of complete fields (``b""`` when absent)."""
+    fields = {raw: b"" if text is None else _prefix(tag) + text for raw, text in table.items()}
+    bad = frozenset(raw for raw, text in table.items() if text is not None and not _printable(text))
+    guards = (f"if {v} in {src.const(bad)}:", "    return None") if bad else ()
+    return _Field(tag, b"%s", (f"{src.const(fields)}[{v}]",), guards)
+
+
+def _meta(cls: type[Block], name: str) -> FieldMeta:
+    return next(meta for meta in cls.SBE_FIELDS if meta.name == name)
+
+
+def _simple(meta: FieldMeta, kind: str) -> bool:
+    return meta.kind == kind and meta.nslots == 1 and meta.slot >= 0
+
+
+def _step_field(src: _Source, cls: type[Block], step: _Step, row: str, obj: str) -> _Field:
+    """One body or group-entry field (``row``: the wire values, ``obj``: the block)."""
+    meta, fmt, tag = _meta(cls, step.name), step.fmt, step.tag
+    v = f"{row}[{meta.slot}]"
+    if meta.kind == "constant":
+        text = fmt(None)
+        assert text is not None
+        return _constant(src, tag, text)
+    table = _byte_table(cls, meta, fmt)
+    if table is not None:
+        return _table(src, tag, table, v)
+    if _simple(meta, "chars") and fmt is _fmt_text:
+        return _chars(src, tag, v)
+    if (_simple(meta, "int") and fmt in (_fmt_int, _fmt_timestamp, _fmt_date)) or (
+        _simple(meta, "decimal") and fmt is _fmt_decimal
+    ):
+        spec = b"%s"
+        if fmt is _fmt_int:
+            expr, spec = "{}", b"%d"
+        elif fmt is _fmt_timestamp:
+            expr = "_ts({})"
+        elif fmt is _fmt_date:
+            expr = "_date({})"
+        elif meta.min == -9:
+            expr = "_price9({})"
+        else:
+            expr = f"_price({{}}, {int(meta.min)})"
+        if not meta.nullable:
+            return _value(tag, expr.format(v), spec)
+        return _optional(tag, f"(v := {v}) != {src.const(meta.null)}", expr.format("v"), spec)
+    # the property and the formatter, as translate_fields does
+    text = f"(t := _encoded({src.const(fmt)}(getattr({obj}, {meta.name!r})))) is not None"
+    return _optional_checked(src, tag, text, "t")
+
+
+def _text_if_any(src: _Source, cls: type[Block], name: str, tag: int) -> _Field:
+    """``if msg.<name>: add((tag, msg.<name>))`` (a char array)."""
+    meta = _meta(cls, name)
+    if _simple(meta, "chars"):
+        return _chars(src, tag, f"r[{meta.slot}]")
+    return _optional_checked(src, tag, f"(t := o.{name})", "_wire(t)")
+
+
+def _str_of(src: _Source, cls: type[Block], name: str, tag: int) -> _Field:
+    """``str(msg.<name>)``."""
+    meta = _meta(cls, name)
+    if _simple(meta, "int") and not meta.nullable:
+        return _value(tag, f"r[{meta.slot}]", b"%d")
+    return _checked(src, tag, f"str(o.{name}).encode()")
+
+
+def _derived_by(
+    src: _Source, cls: type[Block], name: str, tag: int, fmt: Callable[[Any], str | None]
+) -> _Field:
+    """``fmt(msg.<name>)`` unless ``None``."""
+    meta = _meta(cls, name)
+    table = _byte_table(cls, meta, fmt)
+    if table is not None:
+        return _table(src, tag, table, f"r[{meta.slot}]")
+    return _optional_checked(
+        src, tag, f"(t := _encoded({src.const(fmt)}(o.{name}))) is not None", "t"
+    )
+
+
+def _fmt_enum_or_empty(value: Any) -> str:
+    return _fmt_enum(value) or ""
+
+
+def _fmt_poss_dup(value: Any) -> str | None:
+    return "Y" if int(value) == 1 else None
+
+
+def _header_fields(src: _Source, cls: type[MessageBase], plan: _Plan) -> list[_Field]:
+    """:func:`_header`'s fields."""
+    fields = [
+        _str_of(src, cls, "SeqNum", 34),
+        _optional_checked(
+            src, 369, "(n := ctx.last_msg_seq_num_processed) is not None", "str(n).encode()"
+        ),
+    ]
+    sending = _meta(cls, "SendingTimeEpoch")
+    if _simple(sending, "int") and not sending.nullable:
+        fields.append(_value(52, f"_ts(r[{sending.slot}])"))
+    else:
+        fmt = src.const(format_utc_timestamp)
+        fields.append(_checked(src, 52, f"{fmt}(o.SendingTimeEpoch).encode()"))
+    fields += [
+        _derived_by(src, cls, "PossRetransFlag", 43, _fmt_poss_dup),
+        _constant(src, 49, CME_SENDER_COMP_ID),
+        _checked(src, 50, "str(ctx.market_segment_id).encode()"),
+        _checked(src, 56, "_wire(ctx.sender_comp_id)"),
+        _text_if_any(src, cls, "SenderID", 57),
+    ]
+    if "OrigOrderUser" in plan.names:
+        fields.append(_text_if_any(src, cls, "OrigOrderUser", 128))
+    fields.append(_text_if_any(src, cls, "Location", 143))
+    return fields
+
+
+def _derived_fields(src: _Source, cls: type[MessageBase], plan: _Plan) -> list[_Field]:
+    """:func:`_derived`'s fields, in its order."""
+    kind, names = plan.kind, plan.names
+    out: list[_Field] = []
+
+    def when(tag: int, test: str, expr: str) -> None:
+        out.append(_optional_checked(src, tag, test, expr))
+
+    if kind.exec_report:
+        out.append(_constant(src, 6, "0"))
+        if kind.addendum:
+            codes = src.const({"H": b"1", "G": b"2"})
+            out.append(_value(20, f'{codes}.get(_fmt_enum(o.ExecType) or "", b"0")'))
+        else:
+            out.append(_constant(src, 20, "0"))
+    if kind.exec_report or kind.cancel_reject:
+        out.append(_constant(src, 41, "0"))
+        out.append(_text_if_any(src, cls, "ClOrdID", 9717))
+    if kind.cum_qty is not None and "CumQty" not in names:
+        out.append(_constant(src, 14, kind.cum_qty))
+    if kind.leaves_qty is not None and "LeavesQty" not in names:
+        if kind.leaves_qty == _ORDER_QTY:
+            out.append(_str_of(src, cls, "OrderQty", 151))
+        else:
+            out.append(_constant(src, 151, kind.leaves_qty))
+    if kind.fill:
+        out.append(_derived_by(src, cls, "OrdStatus", 150, _fmt_enum_or_empty))
+        side_trade_id = _meta(cls, "SideTradeID")
+        if _simple(side_trade_id, "int") and not side_trade_id.nullable:
+            out.append(_optional(17, "not o.ExecID", f"r[{side_trade_id.slot}]", b"%d"))
+        else:
+            when(17, "not o.ExecID", "str(o.SideTradeID).encode()")
+    if kind.addendum:
+        test = "not o.ExecRefID and o.OrigSideTradeID is not None"
+        when(19, test, "str(o.OrigSideTradeID).encode()")
+    if kind.multileg is not None:
+        out.append(_constant(src, 442, kind.multileg))
+    if kind.request_time and "TransactTime" in names:
+        out.append(_str_of(src, cls, "TransactTime", 5979))
+    if "SecurityID" in names:
+        group_wins = " and not o.SecurityGroup" if "SecurityGroup" in names else ""
+        when(55, f"inst is not None{group_wins}", "_wire(inst.symbol)")
+        when(107, "inst is not None and inst.security_desc", "_wire(inst.security_desc)")
+        when(167, "inst is not None and inst.security_type", "_wire(inst.security_type)")
+    if "PartyDetailsListReqID" in names:
+        when(1, "party is not None and party.account", "_wire(party.account.upper())")
+        when(79, "party is not None and party.take_up_account", "_wire(party.take_up_account)")
+        when(
+            819,
+            "party is not None and party.avg_px_indicator is not None",
+            "_wire(str(party.avg_px_indicator))",
+        )
+        when(
+            1031,
+            "party is not None and party.cust_order_handling_inst",
+            "_wire(party.cust_order_handling_inst)",
+        )
+        when(
+            1598,
+            "party is not None and party.clearing_trade_price_type is not None",
+            "_wire(str(party.clearing_trade_price_type))",
+        )
+        when(5149, "party is not None and party.memo", "_wire(party.memo)")
+    return out
+
+
+def _write(src: _Source, indent: int, fields: Sequence[_Field], start: bytes, end: bytes) -> None:
+    """``a(start + fields + end)``: one ``%`` format (guards first)."""
+    for field in fields:
+        src.emit(indent, *field.guards)
+    fmt = start + b"".join(field.fmt for field in fields) + end
+    args = [arg for field in fields for arg in field.args]
+    if args:
+        src.emit(indent, f"a({fmt!r} % ({', '.join(args)},))")
+    elif fmt:
+        src.emit(indent, f"a({fmt.replace(b'%%', b'%')!r})")
+
+
+def _compile(cls: type[MessageBase]) -> _Compiled:
+    """The rendering function of one template (its source is its ``__doc__``)."""
+    plan = _plan_for(cls)
+    src = _Source()
+    # the body: steps, then derived tags, sorted by tag (stably, like translate_fields), and
+    # each group before the first body tag not below its NumInGroup tag
+    body: list[_Field | _GroupPlan] = [_step_field(src, cls, s, "r", "o") for s in plan.body]
+    body += _derived_fields(src, cls, plan)
+    body.sort(key=lambda item: item.tag)
+    tags = [item.tag for item in body]
+    for group in reversed(plan.groups):
+        body.insert(bisect.bisect_left(tags, group.tag), group)
+    header = _header_fields(src, cls, plan)
+    # lookups first, then the header (CME's order) and the body
+    lines = ["def render(o, ctx):", "    r = o._raw"]
+    if "SecurityID" in plan.names:
+        src.emit(1, "inst = None", "sid = o.SecurityID", "if sid is not None:")
+        src.emit(2, "inst = ctx.instruments(sid)")
+    if "PartyDetailsListReqID" in plan.names:
+        src.emit(1, "party = None", "pid = o.PartyDetailsListReqID", "if pid is not None:")
+        src.emit(2, "party = ctx.party_details(pid)")
+    src.emit(1, "parts = []", "a = parts.append")
+    run: list[_Field] = header
+    start = b"35=" + plan.msg_type.encode()
+    entries = {g.name: g.entry for g in cls.SBE_GROUPS}
+    for item in body:
+        if isinstance(item, _Field):
+            run.append(item)
+            continue
+        _write(src, 1, run, start, b"")
+        run, start = [], b""
+        outer_checks, src.checks = src.checks, []
+        fields = [_step_field(src, entries[item.name], s, "q", "e") for s in item.steps]
+        src.emit(1, f"es = o.{item.name}", "if es:")
+        src.emit(2, f"a(b'\\x01{item.tag}=%d' % len(es))", "for e in es:", "    q = e._raw")
+        _write(src, 3, fields, b"", b"")
+        src.emit_checks(3)
+        src.checks = outer_checks
+    _write(src, 1, run, start, b"\x01")
+    src.emit_checks(1)
+    src.emit(1, "return _frame(b''.join(parts))")
+    if src.all_checks:  # names checked at the end must exist when their field is absent
+        lines.append(f"    {' = '.join(src.all_checks)} = b''")
+    code = "\n".join(lines + src.lines)
+    namespace = dict(src.names)
+    exec(compile(code, f"<translate_sbe {cls.__name__}>", "exec"), namespace)
+    render: _Compiled = namespace["render"]
+    render.__doc__ = code
+    return render
+
+
+def _compiled(cls: type[MessageBase]) -> _Compiled:
+    render = _COMPILED.get(cls)
+    if render is None:
+        render = _COMPILED[cls] = _compile(cls)
+    return render
+
+
+def prepare_translations() -> None:
+    """Compile every template's :func:`translate_sbe` function now (a few ms each), rather
+    than when its first message is copied."""
+    for cls in _KINDS:
+        _compiled(cls)
