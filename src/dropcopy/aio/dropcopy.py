@@ -599,6 +599,18 @@ def key_from_file(
     return key
 
 
+def _credentials(
+    path: str | os.PathLike[str], session_id: str, today: date | None, environment: str | None
+) -> dict[str, Any]:
+    """The constructor arguments a key file gives: Session ID, Access Key ID and secret."""
+    key = key_from_file(path, session_id, today=today, environment=environment)
+    return {
+        "session_id": session_id,
+        "access_key_id": key.access_key_id,
+        "secret_key": key.secret_key,
+    }
+
+
 def _recoverable(closed: ev.Closed) -> bool:
     """A close after which reconnecting (failing over) is the right answer: the transport
     dropped, or the peer went silent (D-022, AD-05) or never confirmed a Logout."""
@@ -715,13 +727,7 @@ class DropCopyClient:
         **kw: Any,
     ) -> DropCopyClient:
         """A client whose access key id and secret come from a Request Center key file."""
-        key = key_from_file(path, session_id, today=today, environment=environment)
-        return cls(
-            session_id=session_id,
-            access_key_id=key.access_key_id,
-            secret_key=key.secret_key,
-            **kw,
-        )
+        return cls(**_credentials(path, session_id, today, environment), **kw)
 
     # -- properties ---------------------------------------------------------------------------
 
@@ -1188,13 +1194,8 @@ class DropCopyMsgwClient:
         environment: str | None = None,
         **kw: Any,
     ) -> DropCopyMsgwClient:
-        key = key_from_file(path, session_id, today=today, environment=environment)
-        return cls(
-            session_id=session_id,
-            access_key_id=key.access_key_id,
-            secret_key=key.secret_key,
-            **kw,
-        )
+        """Clients whose access key id and secret come from a Request Center key file."""
+        return cls(**_credentials(path, session_id, today, environment), **kw)
 
     @property
     def stats(self) -> dict[str, DropCopyStats]:

@@ -470,13 +470,8 @@ class Fix42Session:
                     )
                     return
                 # Session Level Reject (D-043, D-061, D-104, D-114, D-156, D-157, D-060...)
-                taken = self._take(msg, now)  # a bad 34 was already a Logout-class error
-                if taken is None:
-                    return
-                seq, admit = taken
-                self.last_processed = seq
-                self._send_reject(seq, err.text, now, rule=err.rule)
-                self._after(admit, seq, now)
+                # a bad 34 was already a Logout-class error
+                self._reject_message(msg, err.text, now, rule=err.rule)
                 return
         mt = msg.msg_type or ""
         key = mt if mt in _KEYS else _OTHER
@@ -502,12 +497,17 @@ class Fix42Session:
         if self._rate_breaches >= self.config.rate_breaches_before_logout:
             self._forced_logout(texts.MESSAGING_CONTROLS_LOGOUT, now, rule="AD-20")
             return
+        self._reject_message(msg, texts.messaging_controls(limit), now, rule="AD-20")
+
+    def _reject_message(self, msg: Message, text: str, now: int, *, rule: str) -> None:
+        """Session Level Reject of a message not acted upon; its MsgSeqNum is consumed (or
+        reveals a gap) like any other's."""
         taken = self._take(msg, now)
         if taken is None:
             return
         seq, admit = taken
         self.last_processed = seq
-        self._send_reject(seq, texts.messaging_controls(limit), now, rule="AD-20")
+        self._send_reject(seq, text, now, rule=rule)
         self._after(admit, seq, now)
 
     def _validation_context(self) -> ValidationContext:
@@ -909,14 +909,8 @@ class Fix42Session:
                 self._remember_peer(msg)
             self._forced_logout(texts.unexpected_message(mt, state.value), now, rule="D-023")
             return
-        taken = self._take(msg, now)
-        if taken is None:
-            return
-        seq, admit = taken
-        self.last_processed = seq
         # D-061: an invalid message type -> Session Level Reject
-        self._send_reject(seq, fix_texts.unknown_msg_type(mt), now, rule="D-061")
-        self._after(admit, seq, now)
+        self._reject_message(msg, fix_texts.unknown_msg_type(mt), now, rule="D-061")
 
     def _send_reject(
         self,

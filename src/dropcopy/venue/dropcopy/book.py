@@ -122,8 +122,6 @@ class TargetStream:
     in_marked: int = 0
     session: Fix42Session | None = None
     protocol: MachineProtocol | None = None
-    #: the gateway instance the session is logged on to
-    instance: object | None = None
     # the client's identity from its last Logon, for copies written while it is away
     peer_sub_id: str = ""
     peer_location_id: str = ""
@@ -197,7 +195,6 @@ class DropCopyBook:
         self._flush_scheduled = False
         self.closed = False
         self._week = (0, 0)
-        self._inner_cache: tuple[Activity | None, bytes | None] = (None, None)
         self.logs: dict[int, ActivityLog] = {}
         prepare_translations()
 
@@ -379,9 +376,6 @@ class DropCopyBook:
         return sent
 
     def _inner(self, record: Activity) -> bytes | None:
-        cached, inner = self._inner_cache
-        if cached is record:
-            return inner
         key = (record.session, record.firm, record.segment)
         ctx = self._contexts.get(key)
         if ctx is None:
@@ -392,7 +386,6 @@ class DropCopyBook:
             self.stats.untranslatable += 1
             log.warning("activity %s/%s not copied: %s", record.segment, record.number, exc)
             inner = None
-        self._inner_cache = (record, inner)
         return inner
 
     def _context(self, owner: Owner, segment: int) -> TranslationContext:
@@ -450,12 +443,9 @@ class DropCopyBook:
 
     # ----------------------------------------------------------------------- commit / flush
 
-    def logged_on(
-        self, s: TargetStream, session: Fix42Session, protocol: MachineProtocol, instance: object
-    ) -> None:
-        """``session`` was accepted for ``s``; an in-session Logon (141=Y) restarted both
-        directions at 1 (D-032, D-033), so the stream starts a new generation."""
-        s.session, s.protocol, s.instance = session, protocol, instance
+    def logged_on(self, s: TargetStream, session: Fix42Session, protocol: MachineProtocol) -> None:
+        """``session`` was accepted for ``s``: copies go to it from now on."""
+        s.session, s.protocol = session, protocol
         s.peer_sub_id = session.peer_sub_id
         s.peer_location_id = session.peer_location_id
         s.expected_known = True
@@ -476,7 +466,7 @@ class DropCopyBook:
         self._mark(s, now)
         s.next_seq = session.next_out
         s.next_expected = session.next_in
-        s.session = s.protocol = s.instance = None
+        s.session = s.protocol = None
         self._dirty_streams.discard(s)
         self._schedule_flush()
 

@@ -213,7 +213,7 @@ class DropCopyGateway:
             events = m.accept_logon(now)
             book.reset(s)  # D-032, D-033
             assert conn.protocol is not None
-            book.logged_on(s, m, conn.protocol, self)
+            book.logged_on(s, m, conn.protocol)
             return events
         key = self.keys.lookup(e.access_key_id or "")
         if (
@@ -243,7 +243,7 @@ class DropCopyGateway:
         if m.state in LOGGED_ON:
             conn.stream = s
             assert conn.protocol is not None
-            book.logged_on(s, m, conn.protocol, self)
+            book.logged_on(s, m, conn.protocol)
             log.info(
                 "%s: %s logged on (next out %d, next in %d)",
                 self.name,
