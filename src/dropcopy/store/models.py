@@ -64,6 +64,7 @@ __all__ = [
     "Membership",
     "MessageTypes",
     "Notification",
+    "PortalSession",
     "Request",
     "RequestKind",
     "RequestStatus",
@@ -432,6 +433,8 @@ class AuditEvent(Base):
     holds a secret or a security code: Access Key IDs, Session IDs, request IDs only."""
 
     __tablename__ = "audit_events"
+    #: Rate limits count recent failures by action and subject (e.g. logins per email).
+    __table_args__ = (Index(None, "action", "subject", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[int] = _ns()
@@ -485,6 +488,33 @@ class SecurityCode(Base):
     used_at: Mapped[int | None] = _ns(nullable=True)
     revoked_at: Mapped[int | None] = _ns(nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PortalSession(Base):
+    """A signed-in portal user: a browser session (cookie) or an API client (bearer token).
+
+    Only a hash of the token is stored. A session is fully signed in once its second factor
+    was checked (``second_factor_at``, I-031); before that it may only enter the code. The
+    company is the one picked in the Company drop-down (P-008, P-025)."""
+
+    __tablename__ = "portal_sessions"
+    __secret_columns__ = frozenset({"token_hash", "csrf_token"})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))  # "web" or "api"
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = _ns()
+    expires_at: Mapped[int] = _ns()
+    last_seen_at: Mapped[int] = _ns()
+    second_factor_at: Mapped[int | None] = _ns(nullable=True)
+    revoked_at: Mapped[int | None] = _ns(nullable=True)
+
+    user: Mapped[User] = relationship()
 
 
 class StoreMeta(Base):
