@@ -21,10 +21,11 @@ ALLOWED = {
     "store": set(),
     "aio": {"sbe", "ilink3", "fix", "fixp", "fix42"},
     "venue": {"sbe", "ilink3", "fix", "fixp", "fix42", "journal", "aio", "store"},
-    "cli": {"sbe", "ilink3", "fix", "fixp", "fix42", "journal", "aio", "venue", "store"},
+    "portal": {"sbe", "ilink3", "fix", "fixp", "fix42", "journal", "aio", "venue", "store"},
+    "cli": {"sbe", "ilink3", "fix", "fixp", "fix42", "journal", "aio", "venue", "store", "portal"},
 }
 # Dependency-free top-level modules anyone may import (they import nothing of dropcopy).
-ANYONE = {"keyfile"}
+ANYONE = {"keyfile", "msgwconfig"}
 SANS_IO = {"sbe", "ilink3", "fix", "fixp", "fix42"}
 FORBIDDEN_IN_CORES = {
     "asyncio",

@@ -468,6 +468,8 @@ class Notification(Base):
     created_at: Mapped[int] = _ns()
     sent_at: Mapped[int | None] = _ns(nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: After a failed attempt: not before this time (the sender's backoff).
+    next_attempt_at: Mapped[int | None] = _ns(nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 

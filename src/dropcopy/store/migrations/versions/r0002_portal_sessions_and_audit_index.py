@@ -1,4 +1,4 @@
-"""Portal sessions (signed-in browsers and API clients) and the audit index rate limits use.
+"""Portal sessions (signed-in browsers and API clients) and the audit index rate limits use, the outbox retry time.
 
 Revision ID: 0002
 Revises: 0001
@@ -50,6 +50,9 @@ def upgrade() -> None:
     with op.batch_alter_table("portal_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_portal_sessions_user_id"), ["user_id"], unique=False)
 
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("next_attempt_at", sa.BigInteger(), nullable=True))
+
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_audit_events_action_subject_at"),
@@ -67,3 +70,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_portal_sessions_user_id"))
 
     op.drop_table("portal_sessions")
+
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_column("next_attempt_at")
