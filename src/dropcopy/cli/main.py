@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from .admin import app as admin_app
 from .dc import app as dc_app
 from .decode import decode_command
 from .ilink3 import app as ilink3_app
+from .portal import app as portal_app
 
 app = typer.Typer(
     name="dropcopy",
@@ -17,6 +19,8 @@ app = typer.Typer(
 app.command("decode")(decode_command)
 app.add_typer(ilink3_app, name="ilink3")
 app.add_typer(dc_app, name="dc")
+app.add_typer(portal_app, name="portal")
+app.add_typer(admin_app, name="admin")
 
 
 @app.command("version")

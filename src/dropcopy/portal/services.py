@@ -1002,6 +1002,10 @@ class Portal:
 
         return self._tx(run)
 
+    def run_batch_at(self, cutoff: int) -> None:
+        """The scheduler's call at each day's 16:00 CT (the cut-off)."""
+        self.run_batch(cutoff)
+
     def last_batch_cutoff(self) -> int | None:
         from .batch import last_cutoff
 
