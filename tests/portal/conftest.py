@@ -26,6 +26,7 @@ from dropcopy.msgwconfig import SegmentGateways
 from dropcopy.portal import EnvironmentGateways, Portal
 from dropcopy.portal.app import PortalContext, create_app
 from dropcopy.store import Role, Store, repo
+from tests.portal_io.smtp_sink import smtp_sink  # noqa: F401  (fixture)
 from tests.store.conftest import (  # noqa: F401  (fixtures)
     NOW,
     backend,
