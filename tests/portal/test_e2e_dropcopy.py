@@ -82,7 +82,7 @@ def download(portal: Portal, token: str, ref: OwnerRef, path: Path) -> Path:
     return path
 
 
-async def test_p002_p003_p023_p040_p052_created_in_the_portal_then_copied(
+async def test_P002_P003_P023_P040_P052_created_in_the_portal_then_copied(
     store: Store, venue: Venue, tmp_path: Path
 ) -> None:
     world = build_world(store, venue.clock())
@@ -132,7 +132,7 @@ async def test_p002_p003_p023_p040_p052_created_in_the_portal_then_copied(
     assert c.stats.delivered == 2 and again.stats.delivered == 1
 
 
-async def test_p045_p053_p059_keys_take_effect_at_once(
+async def test_P045_P053_P059_keys_take_effect_at_once(
     store: Store, venue: Venue, tmp_path: Path
 ) -> None:
     world = build_world(store, venue.clock())

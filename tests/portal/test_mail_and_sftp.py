@@ -24,7 +24,7 @@ from .conftest import GATEWAYS, PASSWORD, FakeClock, sign_in
 pytestmark = pytest.mark.asyncio
 
 
-async def test_p017_p048_notifications_and_codes_over_real_smtp(
+async def test_P017_P048_notifications_and_codes_over_real_smtp(
     portal: Portal, store: Store, clock: FakeClock, world: dict[str, int], smtp_sink: SmtpSink
 ) -> None:
     mailer = SmtpMailer(smtp_sink.host, smtp_sink.port, "request-center@venue.example")
@@ -81,7 +81,7 @@ async def test_outbox_retries_later_and_loses_nothing(
         assert len(outbox.fetch(10)) == 1
 
 
-async def test_d091_d095_msgw_configuration_over_sftp(
+async def test_D091_D095_msgw_configuration_over_sftp(
     portal: Portal, store: Store, tmp_path: Path
 ) -> None:
     server = MsgwConfigSftpServer(

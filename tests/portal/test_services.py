@@ -64,7 +64,7 @@ def at_4pm(clock: FakeClock) -> int:
 # -- signing in (I-031) ------------------------------------------------------------------------
 
 
-def test_i031_sign_in_needs_the_emailed_code(portal: Portal) -> None:
+def test_I031_sign_in_needs_the_emailed_code(portal: Portal) -> None:
     result = portal.sign_in("admin@acme.example", PASSWORD)
     assert result.method == "email" and result.code is not None
     with pytest.raises(Unauthenticated):  # password alone is not signed in
@@ -81,7 +81,7 @@ def test_i031_sign_in_needs_the_emailed_code(portal: Portal) -> None:
         portal.actor(result.token)
 
 
-def test_i031_a_code_is_single_use_and_expires(portal: Portal, clock: FakeClock) -> None:
+def test_I031_a_code_is_single_use_and_expires(portal: Portal, clock: FakeClock) -> None:
     first = portal.sign_in("admin@acme.example", PASSWORD)
     assert first.code is not None
     clock.advance(601)  # AP-06: about 10 minutes
@@ -96,7 +96,7 @@ def test_i031_a_code_is_single_use_and_expires(portal: Portal, clock: FakeClock)
         portal.verify_sign_in(third.token, second.code.code)
 
 
-def test_i031_authenticator_users_enter_their_totp(portal: Portal, store: Store) -> None:
+def test_I031_authenticator_users_enter_their_totp(portal: Portal, store: Store) -> None:
     import pyotp
 
     seed = pyotp.random_base32()
@@ -111,7 +111,7 @@ def test_i031_authenticator_users_enter_their_totp(portal: Portal, store: Store)
     assert portal.verify_sign_in(result.token, code).email == "keys@acme.example"
 
 
-def test_ap06_five_wrong_codes_revoke_the_code(portal: Portal) -> None:
+def test_AP06_five_wrong_codes_revoke_the_code(portal: Portal) -> None:
     result = portal.sign_in("admin@acme.example", PASSWORD)
     assert result.code is not None
     wrong = f"{(int(result.code.code) + 1) % 1_000_000:06d}"
@@ -157,7 +157,7 @@ def test_at_most_ten_codes_a_day(portal: Portal, store: Store, clock: FakeClock)
 # -- companies and roles (P-001, P-008, AP-10) ---------------------------------------------------
 
 
-def test_p008_a_multi_company_user_picks_the_company(portal: Portal, world: dict[str, int]) -> None:
+def test_P008_a_multi_company_user_picks_the_company(portal: Portal, world: dict[str, int]) -> None:
     token = sign_in(portal, "multi@acme.example")
     actor = portal.actor(token)
     names = [n for _, n in portal.companies(actor)]
@@ -179,7 +179,7 @@ def test_p008_a_multi_company_user_picks_the_company(portal: Portal, world: dict
         portal.choose_company(token, world["nofirm"])  # not one of the user's companies
 
 
-def test_p001_roles_limit_what_a_user_can_do(portal: Portal, world: dict[str, int]) -> None:
+def test_P001_roles_limit_what_a_user_can_do(portal: Portal, world: dict[str, int]) -> None:
     viewer = portal.actor(sign_in(portal, "viewer@acme.example"))
     keys_user = portal.actor(sign_in(portal, "keys@acme.example"))
     sessions_user = portal.actor(sign_in(portal, "sessions@acme.example"))
@@ -207,7 +207,7 @@ def test_p001_roles_limit_what_a_user_can_do(portal: Portal, world: dict[str, in
 # -- create requests (P-006..P-022) ----------------------------------------------------------
 
 
-def test_p007_no_globex_firm_id_is_refused_with_the_seeds_note(
+def test_P007_no_globex_firm_id_is_refused_with_the_seeds_note(
     portal: Portal, world: dict[str, int]
 ) -> None:
     actor = portal.actor(sign_in(portal, "nofirm@nofirm.example"))
@@ -234,7 +234,7 @@ def test_p007_no_globex_firm_id_is_refused_with_the_seeds_note(
         ("source_ids", [], "at least one source"),
     ],
 )
-def test_p009_p011_p012_p013_bad_fields_are_refused(
+def test_P009_P011_P012_P013_bad_fields_are_refused(
     portal: Portal, world: dict[str, int], field: str, value: object, message: str
 ) -> None:
     token = sign_in(portal, "admin@acme.example")
@@ -243,7 +243,7 @@ def test_p009_p011_p012_p013_bad_fields_are_refused(
     assert portal.requests(portal.actor(token)) == []
 
 
-def test_p014_only_own_sources_in_the_environment(portal: Portal, world: dict[str, int]) -> None:
+def test_P014_only_own_sources_in_the_environment(portal: Portal, world: dict[str, int]) -> None:
     token = sign_in(portal, "admin@acme.example")
     actor = portal.actor(token)
     assert [s.label for s in portal.source_choices(actor, "CERT")] == ["ABC/007", "ABD/007"]
@@ -254,7 +254,7 @@ def test_p014_only_own_sources_in_the_environment(portal: Portal, world: dict[st
         create(portal, token, world, source_ids=[world["abc_nr"]])
 
 
-def test_p017_one_mail_queued_without_secrets(
+def test_P017_one_mail_queued_without_secrets(
     portal: Portal, store: Store, world: dict[str, int]
 ) -> None:
     token = sign_in(portal, "admin@acme.example")
@@ -265,7 +265,7 @@ def test_p017_one_mail_queued_without_secrets(
     assert f"#{rid}" in note.subject and "In-Progress" in note.body
 
 
-def test_p018_p019_p020_p022_in_progress_until_4pm_then_completed(
+def test_P018_P019_P020_P022_in_progress_until_4pm_then_completed(
     portal: Portal, world: dict[str, int], clock: FakeClock
 ) -> None:
     token = sign_in(portal, "admin@acme.example")
@@ -290,7 +290,7 @@ def test_p018_p019_p020_p022_in_progress_until_4pm_then_completed(
     assert portal.run_batch(cutoff)["completed"] == []  # idempotent
 
 
-def test_p021_a_failed_request_names_its_reason(
+def test_P021_a_failed_request_names_its_reason(
     portal: Portal, store: Store, world: dict[str, int], clock: FakeClock
 ) -> None:
     token = sign_in(portal, "admin@acme.example")
@@ -305,7 +305,7 @@ def test_p021_a_failed_request_names_its_reason(
     assert failed.status == "Failed" and "no longer exists" in (failed.reason or "")
 
 
-def test_p007_firm_id_removed_before_processing_fails_the_request(
+def test_P007_firm_id_removed_before_processing_fails_the_request(
     portal: Portal, store: Store, world: dict[str, int], clock: FakeClock
 ) -> None:
     token = sign_in(portal, "admin@acme.example")
@@ -318,7 +318,7 @@ def test_p007_firm_id_removed_before_processing_fails_the_request(
     assert portal.request(portal.actor(token), rid).reason == FIRM_ID_REQUIRED
 
 
-def test_p034_p035_p040_sources_change_only_when_processed(
+def test_P034_P035_P040_sources_change_only_when_processed(
     portal: Portal, world: dict[str, int], clock: FakeClock
 ) -> None:
     token = sign_in(portal, "admin@acme.example")
@@ -337,7 +337,7 @@ def test_p034_p035_p040_sources_change_only_when_processed(
         portal.submit_sources(actor, session.id, remove=[world["abc"]])
 
 
-def test_ap04_two_requests_on_the_same_source_in_one_run_conflict(
+def test_AP04_two_requests_on_the_same_source_in_one_run_conflict(
     portal: Portal, world: dict[str, int], clock: FakeClock
 ) -> None:
     token = sign_in(portal, "admin@acme.example")
@@ -354,7 +354,7 @@ def test_ap04_two_requests_on_the_same_source_in_one_run_conflict(
 # -- keys ----------------------------------------------------------------------------------------
 
 
-def test_p042_a_third_key_needs_a_choice(portal: Portal, world: dict[str, int]) -> None:
+def test_P042_a_third_key_needs_a_choice(portal: Portal, world: dict[str, int]) -> None:
     actor = portal.actor(sign_in(portal, "admin@acme.example"))
     ref = OwnerRef("ilink3", world["abc"])
     k1 = portal.generate_keys(actor, [ref])[0].access_key_id
@@ -369,7 +369,7 @@ def test_p042_a_third_key_needs_a_choice(portal: Portal, world: dict[str, int]) 
     assert [k.access_key_id for k in overview.keys] == [second.access_key_id, third.access_key_id]
 
 
-def test_p049_p060_download_needs_the_code_and_is_repeatable(
+def test_P049_P060_download_needs_the_code_and_is_repeatable(
     portal: Portal, world: dict[str, int]
 ) -> None:
     from dropcopy import keyfile
@@ -395,7 +395,7 @@ def test_p049_p060_download_needs_the_code_and_is_repeatable(
     assert again == text
 
 
-def test_p055_deleting_with_two_keys_needs_a_choice(portal: Portal, world: dict[str, int]) -> None:
+def test_P055_deleting_with_two_keys_needs_a_choice(portal: Portal, world: dict[str, int]) -> None:
     actor = portal.actor(sign_in(portal, "admin@acme.example"))
     ref = OwnerRef("ilink3", world["abc"])
     k1 = portal.generate_keys(actor, [ref])[0].access_key_id
@@ -442,7 +442,7 @@ def test_another_companys_rows_are_not_found(
         assert db.get_one(DropCopySession, theirs.id).key_pairs == []
 
 
-def test_p026_view_ips_lists_every_segment(
+def test_P026_view_ips_lists_every_segment(
     portal: Portal, world: dict[str, int], clock: FakeClock
 ) -> None:
     token = sign_in(portal, "admin@acme.example")
@@ -460,7 +460,7 @@ def test_p026_view_ips_lists_every_segment(
     assert (cgw["primary"], cgw["backup"]) == ("127.0.0.1:9301", "127.0.0.1:9302")
 
 
-def test_p028_sort_and_filter(portal: Portal, world: dict[str, int], clock: FakeClock) -> None:
+def test_P028_sort_and_filter(portal: Portal, world: dict[str, int], clock: FakeClock) -> None:
     token = sign_in(portal, "admin@acme.example")
     create(portal, token, world, business_rationale="alpha desk")
     create(portal, token, world, business_rationale="beta desk", source_ids=[world["abd"]])

@@ -373,13 +373,16 @@ class Portal:
 
         return self._tx(run)
 
-    def actor(self, token: str, company_id: int | None = None) -> Actor:
-        """The signed-in actor of ``token`` (for ``company_id``, default the chosen one)."""
+    def actor(self, token: str, company_id: int | None = None, *, kind: str | None = None) -> Actor:
+        """The signed-in actor of ``token`` (for ``company_id``, default the chosen one); with
+        ``kind`` only a session of that kind ("web" cookie or "api" bearer) is accepted."""
 
         def run(db: Session, now: int) -> Actor:
             row = auth.session_for_token(db, token, now)
             if row is None or row.second_factor_at is None:
                 raise Unauthenticated("Sign in first.")
+            if kind is not None and row.kind != kind:
+                raise Unauthenticated(f"This is not a {kind} session: sign in for it.")
             actor = auth.actor_of(db, row, company_id)
             if company_id is not None and actor.company_id != company_id:
                 raise NotFound(f"No company #{company_id}.")
@@ -583,7 +586,12 @@ class Portal:
     def msgw_config(self, environment: str) -> tuple[str, str]:
         """The Drop Copy 4.0 MSGW configuration file of ``environment`` (D-090): its file name
         and text, as served over SFTP."""
-        env = repo.check_environment(environment) if environment != "Production" else environment
+        try:
+            env = (
+                environment if environment == "Production" else repo.check_environment(environment)
+            )
+        except store_errors.StoreError as e:
+            raise from_store_error(e) from e
         gw = self.gateways.get(str(env))
         segments = gw.msgw if gw is not None else ()
         return msgwconfig.file_name(str(env)), msgwconfig.render(str(env), segments)
@@ -825,6 +833,11 @@ class Portal:
             needs: dict[str, tuple[str, ...]] = {}
             for r, owner in owners:
                 usable = keys.usable_key_pairs(db, owner, now)
+                unknown = set(chosen.get(r, [])) - {k.access_key_id for k in usable}
+                if unknown:
+                    raise NotFound(
+                        f"{', '.join(sorted(unknown))}: not a usable key of {_owner_label(owner)}."
+                    )
                 remaining = [k for k in usable if k.access_key_id not in chosen.get(r, [])]
                 if len(remaining) >= keys.MAX_USABLE_PAIRS:
                     needs[str(r)] = tuple(k.access_key_id for k in usable)

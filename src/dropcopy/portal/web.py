@@ -244,7 +244,7 @@ class _Web:
         token = request.cookies.get(COOKIE, "")
         if not token:
             raise Unauthenticated("Sign in first.")
-        actor = await self.context.call(self.portal.actor, token)
+        actor = await self.context.call(self.portal.actor, token, kind="web")
         request.state.actor = actor
         request.state.companies = await self.context.call(self.portal.companies, actor)
         return actor
