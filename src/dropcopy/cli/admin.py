@@ -42,6 +42,13 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _company(s: Any, name: str) -> Any:
+    c = repo.find_company(s, name)
+    if c is None:
+        _fail(f"no company {name!r}")
+    return c
+
+
 def _run(data_dir: Path | None, url: str | None, fn: Any) -> Any:
     from dropcopy.store import StoreError
 
@@ -74,9 +81,7 @@ def firm_id(
     """Give a company a Globex Firm ID in an environment (P-007)."""
 
     def go(s: Any, now: int) -> Any:
-        c = repo.find_company(s, company_name)
-        if c is None:
-            _fail(f"no company {company_name!r}")
+        c = _company(s, company_name)
         return repo.add_globex_firm_id(s, c, firm, environment, now=now)
 
     row = _run(data_dir, db, go)
@@ -102,9 +107,7 @@ def user(
     )
 
     def go(s: Any, now: int) -> Any:
-        c = repo.find_company(s, company_name)
-        if c is None:
-            _fail(f"no company {company_name!r}")
+        c = _company(s, company_name)
         u = repo.find_user(s, email)
         if u is None:
             u = repo.create_user(
@@ -130,9 +133,7 @@ def ilink3(
     """Create an iLink 3 session (a source SenderComp, AX-05)."""
 
     def go(s: Any, now: int) -> Any:
-        c = repo.find_company(s, company_name)
-        if c is None:
-            _fail(f"no company {company_name!r}")
+        c = _company(s, company_name)
         return repo.create_ilink3_session(s, c, environment, session, firm, now=now)
 
     row = _run(data_dir, db, go)

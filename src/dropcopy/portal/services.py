@@ -274,6 +274,12 @@ class Portal:
         assert user is not None
         repo.queue_notification(db, user, subject, body, now=now, request=request)
 
+    def _check_code(
+        self, db: Session, user: User, purpose: SecurityCodePurpose, code: str, now: int
+    ) -> str | None:
+        totp = repo.totp_secret(db, user)
+        return auth.check_code(db, user, purpose, code, now, self.settings, totp_secret=totp)
+
     @staticmethod
     def _company(db: Session, actor: Actor) -> Company:
         if actor.company_id is None:
@@ -355,15 +361,7 @@ class Portal:
             if row is None or row.second_factor_at is not None:
                 raise Unauthenticated("Sign in again.")
             user = row.user
-            why = auth.check_code(
-                db,
-                user,
-                SecurityCodePurpose.LOGIN,
-                code,
-                now,
-                self.settings,
-                totp_secret=repo.totp_secret(db, user),
-            )
+            why = self._check_code(db, user, SecurityCodePurpose.LOGIN, code, now)
             if why is not None:
                 repo.record_audit(db, "login.code_failed", now=now, user=user)
                 raise _Refusal(Unauthenticated(why))
@@ -966,15 +964,7 @@ class Portal:
             user = db.get(User, actor.user_id)
             assert user is not None
             owners = [self._owner(db, actor, r) for r in dict.fromkeys(refs)]
-            why = auth.check_code(
-                db,
-                user,
-                SecurityCodePurpose.DOWNLOAD,
-                code,
-                now,
-                self.settings,
-                totp_secret=repo.totp_secret(db, user),
-            )
+            why = self._check_code(db, user, SecurityCodePurpose.DOWNLOAD, code, now)
             if why is not None:
                 repo.record_audit(db, "keys.download_refused", now=now, user=user)
                 raise _Refusal(Forbidden(why))
