@@ -75,8 +75,10 @@ def backend() -> str:
     return "sqlite"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module scope, not session: Playwright's sync API keeps an event loop running in the main
+    thread until it stops, and every later asyncio test would find it there."""
     require_browser()
     from playwright.sync_api import sync_playwright
 
