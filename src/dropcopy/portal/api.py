@@ -31,13 +31,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from fastapi.exceptions import HTTPException
-from fastapi.responses import PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dropcopy.store import Environment, Role, TwoFactorMethod
 
-from .app import PortalContext
+from .app import PortalContext, attachment
 from .auth import Actor
 from .errors import Forbidden, Unauthenticated
 from .services import (
@@ -837,10 +836,7 @@ def router(context: PortalContext) -> APIRouter:
         name, text = await context.call(
             portal.download_keys, actor, _refs(body.sessions), body.code
         )
-        return PlainTextResponse(
-            text,
-            headers={"Content-Disposition": f'attachment; filename="{name}"', **_NO_STORE},
-        )
+        return attachment(text, name, headers=_NO_STORE)
 
     # -- configuration, audit, operations -------------------------------------------------------
 
@@ -860,11 +856,7 @@ def router(context: PortalContext) -> APIRouter:
     async def msgw_config(environment: ConfigEnvironment, actor: Actor = as_signed_in) -> Response:
         """The file published on SFTP (D-090)."""
         name, text = await context.call(portal.msgw_config, environment.value)
-        return PlainTextResponse(
-            text,
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return attachment(text, name, "text/csv")
 
     @api.get(
         "/companies/{company_id}/audit",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from dropcopy.aio.mail import Email, Mailer, MailError
@@ -29,10 +29,21 @@ from .auth import CodeToSend
 from .errors import KeyChoiceNeeded, PortalError
 from .services import Portal
 
-__all__ = ["COOKIE", "PortalContext", "create_app"]
+__all__ = ["COOKIE", "PortalContext", "attachment", "create_app"]
 
 COOKIE = "dropcopy_session"
 _T = TypeVar("_T")
+
+
+def attachment(
+    text: str, name: str, media_type: str = "text/plain", headers: dict[str, str] | None = None
+) -> Response:
+    """A file download (the key file, the MSGW configuration) named ``name``."""
+    return Response(
+        text.encode(),
+        media_type=f"{media_type}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', **(headers or {})},
+    )
 
 
 class CodeNotSent(PortalError):

@@ -22,7 +22,6 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 import pyotp
 from sqlalchemy import func, select, update
@@ -39,6 +38,7 @@ from dropcopy.store import (
     User,
     repo,
 )
+from dropcopy.venue.calendar import CHICAGO
 
 __all__ = [
     "Actor",
@@ -54,7 +54,6 @@ __all__ = [
 NS = 1_000_000_000
 MINUTE = 60 * NS
 HOUR = 60 * MINUTE
-CHICAGO = ZoneInfo("America/Chicago")
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from dropcopy.store import (
 )
 from dropcopy.store.errors import StoreError
 
-from .services import FIRM_ID_REQUIRED, _has_firm
+from .services import FIRM_ID_REQUIRED, has_firm_id
 
 __all__ = ["BatchReport", "last_cutoff", "process_requests"]
 
@@ -120,7 +120,7 @@ def _sources(db: Session, req: Request, ids: list[int]) -> list[ILink3Session]:
 
 def _create(db: Session, req: Request, now: int) -> dict[str, Any]:
     p = req.payload
-    if not _has_firm(db, req.company, req.environment):
+    if not has_firm_id(db, req.company, req.environment):
         raise _Fail(FIRM_ID_REQUIRED)
     kind = SessionType(p["session_type"])
     sources = _sources(db, req, list(p["sources"]))

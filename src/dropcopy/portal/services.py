@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 from dropcopy import msgwconfig
 from dropcopy.msgwconfig import SegmentGateways
 from dropcopy.store import (
+    AuditEvent,
     Company,
     DropCopyGroup,
     DropCopySession,
@@ -46,7 +46,7 @@ from dropcopy.store import (
     repo,
 )
 from dropcopy.store import errors as store_errors
-from dropcopy.venue.calendar import market_close_after
+from dropcopy.venue.calendar import CHICAGO, market_close_after
 
 from . import auth
 from .auth import Actor, AuthSettings, CodeToSend
@@ -76,10 +76,11 @@ __all__ = [
     "SessionView",
     "SignIn",
     "SourceView",
+    "chicago_time",
+    "has_firm_id",
 ]
 
 NS = 1_000_000_000
-CHICAGO = ZoneInfo("America/Chicago")
 #: The seed's note (P-007), shown when a company without a Globex Firm ID asks for a session.
 FIRM_ID_REQUIRED = "Globex Firm IDs must be created before requesting Futures & Options sessions."
 MONTHLY_GROUP_FEE_USD = 500  # D-110, D-111, AD-18: the first group is free
@@ -229,7 +230,8 @@ class EnvironmentGateways:
 # -- the portal -------------------------------------------------------------------------------------
 
 
-def _local(t: int) -> str:
+def chicago_time(t: int) -> str:
+    """``t`` (ns) as Chicago wall-clock time, e.g. ``2026-11-24 16:00 CST``."""
     return datetime.fromtimestamp(t // NS, CHICAGO).strftime("%Y-%m-%d %H:%M %Z")
 
 
@@ -621,7 +623,7 @@ class Portal:
                 raise Invalid("Business Rationale/Background is required.")
             if len(rationale) > 2000:
                 raise Invalid("Business Rationale/Background is at most 2000 characters.")
-            if not _has_firm(db, company, env):
+            if not has_firm_id(db, company, env):
                 raise Invalid(FIRM_ID_REQUIRED)
             sources = self._own_sources(db, company, env, source_ids)
             if not sources:
@@ -658,7 +660,7 @@ class Portal:
                     user,
                     f"Your request #{req.id} for {number_of_sessions} new "
                     f"{SESSION_TYPE_LABELS[kind]} Drop Copy session(s) in {env} for "
-                    f"{company.name} was submitted on {_local(now)}.\n"
+                    f"{company.name} was submitted on {chicago_time(now)}.\n"
                     f"Source SenderComps: {', '.join(s.label for s in sources)}.\n"
                     "It is In-Progress until the daily processing that begins at 4pm CT.",
                 ),
@@ -733,7 +735,7 @@ class Portal:
                     user,
                     f"Your request #{req.id} to change the source SenderComps of Drop Copy "
                     f"session {row.session_id} ({row.environment}) was submitted on "
-                    f"{_local(now)}.\n"
+                    f"{chicago_time(now)}.\n"
                     f"Add: {', '.join(payload['add_labels']) or '-'}; "
                     f"remove: {', '.join(payload['remove_labels']) or '-'}.{warning}\n"
                     "It is In-Progress until the daily processing that begins at 4pm CT.",
@@ -880,7 +882,7 @@ class Portal:
                 "Secure keys generated",
                 _mail(
                     user,
-                    f"On {_local(now)} new secure key pairs were generated:\n"
+                    f"On {chicago_time(now)} new secure key pairs were generated:\n"
                     + "\n".join(lines)
                     + "\nDownload them from Manage Keys with a security code.",
                 ),
@@ -924,7 +926,7 @@ class Portal:
                 "Secure keys deleted",
                 _mail(
                     user,
-                    f"On {_local(now)} these secure keys were deleted: {', '.join(gone)}.\n"
+                    f"On {chicago_time(now)} these secure keys were deleted: {', '.join(gone)}.\n"
                     "They can no longer be used to log on.",
                 ),
                 now,
@@ -983,7 +985,9 @@ class Portal:
                 db,
                 user.id,
                 "Secure keys downloaded",
-                _mail(user, f"On {_local(now)} you downloaded the keys of {', '.join(labels)}."),
+                _mail(
+                    user, f"On {chicago_time(now)} you downloaded the keys of {', '.join(labels)}."
+                ),
                 now,
                 None,
             )
@@ -1020,8 +1024,6 @@ class Portal:
         """The company's audit trail (administrators)."""
 
         def run(db: Session, now: int) -> list[dict[str, Any]]:
-            from dropcopy.store import AuditEvent
-
             self._need(actor.operator or "administrator" in actor.roles, "read the audit log")
             company = self._company(db, actor)
             rows = db.scalars(
@@ -1063,7 +1065,7 @@ def _session_type(value: str) -> SessionType:
     )
 
 
-def _has_firm(db: Session, company: Company, env: Environment) -> bool:
+def has_firm_id(db: Session, company: Company, env: Environment) -> bool:
     return bool(
         db.scalar(
             select(func.count())

@@ -37,10 +37,8 @@ import json
 import secrets
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import APIRouter, FastAPI, Request
@@ -53,7 +51,7 @@ from starlette.datastructures import FormData
 
 from dropcopy.store import Environment
 
-from .app import COOKIE, PortalContext
+from .app import COOKIE, PortalContext, attachment
 from .auth import Actor
 from .errors import Forbidden, Invalid, NotFound, PortalError, Unauthenticated
 from .services import (
@@ -64,6 +62,7 @@ from .services import (
     RequestView,
     SessionView,
     SourceView,
+    chicago_time,
 )
 
 __all__ = ["FLASH", "LOGIN_CSRF", "mount_static", "router"]
@@ -73,8 +72,6 @@ FLASH = "dropcopy_flash"
 #: The double-submit token of the sign-in forms (there is no session yet).
 LOGIN_CSRF = "dropcopy_login"
 
-NS = 1_000_000_000
-CHICAGO = ZoneInfo("America/Chicago")
 ENVIRONMENTS = tuple(e.value for e in Environment)
 SESSION_TYPES = tuple((str(k), label) for k, label in SESSION_TYPE_LABELS.items())
 GAM_NOTE = "If you are unsure which environment to select, contact Global Account Management (GAM)."
@@ -104,9 +101,7 @@ _FLASH_MAX = 1500
 
 
 def _chicago(t: int | None) -> str:
-    if t is None:
-        return ""
-    return datetime.fromtimestamp(t // NS, CHICAGO).strftime("%Y-%m-%d %H:%M %Z")
+    return "" if t is None else chicago_time(t)
 
 
 def _jinja() -> jinja2.Environment:
@@ -808,11 +803,7 @@ def router(context: PortalContext) -> APIRouter:
             return await web.keys_page(
                 request, actor, refs, step="code", status=e.status, error=e.message
             )
-        return Response(
-            text.encode(),
-            media_type="text/plain; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return attachment(text, name)
 
     @r.post("/keys/delete")
     async def delete(request: Request) -> Response:
@@ -858,10 +849,6 @@ def router(context: PortalContext) -> APIRouter:
         if environment not in ENVIRONMENTS:
             raise NotFound(f"No environment {environment!r}.")
         name, text = portal.msgw_config(environment)
-        return Response(
-            text.encode(),
-            media_type="text/csv; charset=utf-8" if name.endswith(".csv") else "text/plain",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return attachment(text, name, "text/csv")
 
     return r
