@@ -63,7 +63,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from dropcopy.ilink3 import messages as m
 from dropcopy.sbe.runtime import MessageBase
@@ -493,6 +493,23 @@ def _role(value: m.PartyDetailRole | int) -> m.PartyDetailRole:
     return role
 
 
+def _definition_fields(d: PartyDetailsDefinition) -> dict[str, Any]:
+    """The definition's own fields, as 518, 519 and 538 all carry them."""
+    return {
+        "AvgPxGroupID": d.avg_px_group_id,
+        "SelfMatchPreventionID": d.self_match_prevention_id,
+        "CmtaGiveupCD": d.cmta_giveup_cd,
+        "CustOrderCapacity": d.cust_order_capacity,
+        "ClearingAccountType": d.clearing_account_type,
+        "SelfMatchPreventionInstruction": d.self_match_prevention_instruction,
+        "AvgPxIndicator": d.avg_px_indicator,
+        "ClearingTradePriceType": d.clearing_trade_price_type,
+        "CustOrderHandlingInst": d.cust_order_handling_inst,
+        "Executor": d.executor,
+        "IDMShortCode": d.idm_short_code,
+    }
+
+
 def definition_request(
     d: PartyDetailsDefinition,
     *,
@@ -507,17 +524,7 @@ def definition_request(
         ListUpdateAction=action,
         SeqNum=seq_num,
         Memo=d.memo,
-        AvgPxGroupID=d.avg_px_group_id,
-        SelfMatchPreventionID=d.self_match_prevention_id,
-        CmtaGiveupCD=d.cmta_giveup_cd,
-        CustOrderCapacity=d.cust_order_capacity,
-        ClearingAccountType=d.clearing_account_type,
-        SelfMatchPreventionInstruction=d.self_match_prevention_instruction,
-        AvgPxIndicator=d.avg_px_indicator,
-        ClearingTradePriceType=d.clearing_trade_price_type,
-        CustOrderHandlingInst=d.cust_order_handling_inst,
-        Executor=d.executor,
-        IDMShortCode=d.idm_short_code,
+        **_definition_fields(d),
         NoPartyDetails=[
             m.PartyDetailsDefinitionRequest518_NoPartyDetails(
                 PartyDetailID=p.party_detail_id, PartyDetailRole=p.role
@@ -548,17 +555,7 @@ def definition_ack(
         PartyDetailDefinitionStatus=PartyDetailStatus.ACCEPTED,
         PossRetransFlag=m.BooleanFlag.False_,
         Memo=d.memo,
-        AvgPxGroupID=d.avg_px_group_id,
-        SelfMatchPreventionID=d.self_match_prevention_id,
-        CustOrderCapacity=d.cust_order_capacity,
-        ClearingAccountType=d.clearing_account_type,
-        SelfMatchPreventionInstruction=d.self_match_prevention_instruction,
-        AvgPxIndicator=d.avg_px_indicator,
-        ClearingTradePriceType=d.clearing_trade_price_type,
-        CmtaGiveupCD=d.cmta_giveup_cd,
-        CustOrderHandlingInst=d.cust_order_handling_inst,
-        Executor=d.executor,
-        IDMShortCode=d.idm_short_code,
+        **_definition_fields(d),
         NoPartyDetails=[
             m.PartyDetailsDefinitionRequestAck519_NoPartyDetails(
                 PartyDetailID=p.party_detail_id, PartyDetailRole=p.role
@@ -607,17 +604,7 @@ def list_reports(
             RequestResult=m.ReqResult.ValidRequest,
             LastFragment=m.BooleanFlag.True_ if i == last else m.BooleanFlag.False_,
             PossRetransFlag=m.BooleanFlag.False_,
-            AvgPxGroupID=d.avg_px_group_id,
-            SelfMatchPreventionID=d.self_match_prevention_id,
-            CustOrderCapacity=d.cust_order_capacity,
-            ClearingAccountType=d.clearing_account_type,
-            SelfMatchPreventionInstruction=d.self_match_prevention_instruction,
-            AvgPxIndicator=d.avg_px_indicator,
-            ClearingTradePriceType=d.clearing_trade_price_type,
-            CmtaGiveupCD=d.cmta_giveup_cd,
-            CustOrderHandlingInst=d.cust_order_handling_inst,
-            Executor=d.executor,
-            IDMShortCode=d.idm_short_code,
+            **_definition_fields(d),
             NoPartyDetails=[
                 m.PartyDetailsListReport538_NoPartyDetails(
                     PartyDetailID=p.party_detail_id, PartyDetailRole=p.role
