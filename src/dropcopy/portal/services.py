@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from dropcopy import msgwconfig
 from dropcopy.msgwconfig import SegmentGateways
@@ -30,6 +30,7 @@ from dropcopy.store import (
     Company,
     DropCopyGroup,
     DropCopySession,
+    DropCopySource,
     Environment,
     GlobexFirmId,
     ILink3Session,
@@ -435,12 +436,26 @@ class Portal:
 
     # -- Drop Copy sessions (P-024..P-033) ---------------------------------------------------
 
-    def _session_view(self, db: Session, row: DropCopySession, now: int) -> SessionView:
-        pending = db.scalars(
-            select(Request.id).where(
-                Request.dc_session_id == row.id, Request.status == RequestStatus.IN_PROGRESS
-            )
+    @staticmethod
+    def _pending(db: Session, session_ids: Iterable[int]) -> dict[int, list[int]]:
+        """In-Progress request ids per Drop Copy session, in one query."""
+        out: dict[int, list[int]] = {}
+        rows = db.execute(
+            select(Request.dc_session_id, Request.id)
+            .where(Request.dc_session_id.in_(list(session_ids)))
+            .where(Request.status == RequestStatus.IN_PROGRESS)
+            .order_by(Request.id)
         )
+        for sid, rid in rows:
+            if sid is not None:
+                out.setdefault(sid, []).append(rid)
+        return out
+
+    def _session_view(
+        self, db: Session, row: DropCopySession, now: int, pending: Iterable[int] | None = None
+    ) -> SessionView:
+        if pending is None:
+            pending = self._pending(db, [row.id]).get(row.id, [])
         return SessionView(
             id=row.id,
             session_id=row.session_id,
@@ -452,7 +467,11 @@ class Portal:
             status=str(row.status),
             created_at=row.created_at,
             sources=tuple(_source_view(s.ilink3_session) for s in row.sources),
-            keys=tuple(_key_view(k) for k in keys.usable_key_pairs(db, row, now)),
+            keys=tuple(
+                _key_view(k)
+                for k in sorted(row.key_pairs, key=lambda k: (k.created_at, k.id))
+                if k.usable(now)
+            ),
             pending_requests=tuple(pending),
         )
 
@@ -486,7 +505,13 @@ class Portal:
                 )
             if session_type:
                 query = query.where(DropCopySession.session_type == _session_type(session_type))
-            views = [self._session_view(db, r, now) for r in db.scalars(query)]
+            query = query.options(
+                selectinload(DropCopySession.sources).joinedload(DropCopySource.ilink3_session),
+                selectinload(DropCopySession.key_pairs),
+            )
+            rows = list(db.scalars(query))
+            pending = self._pending(db, [r.id for r in rows])
+            views = [self._session_view(db, r, now, pending.get(r.id, [])) for r in rows]
             if search:
                 needle = search.strip().upper()
                 views = [
